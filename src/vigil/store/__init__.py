@@ -1,0 +1,1 @@
+"""Storage adapter: SQLAlchemy tables, engines and Alembic migrations (SQLite by default, PostgreSQL supported)."""
