@@ -1,0 +1,1 @@
+"""HTTP adapter: FastAPI routers, one per resource, over the same core the CLI uses."""

@@ -1,0 +1,1 @@
+"""Reviewer web console."""

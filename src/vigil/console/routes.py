@@ -1,0 +1,5 @@
+"""Console routes (filled in by its owner)."""
+
+from fastapi import APIRouter
+
+router = APIRouter()
