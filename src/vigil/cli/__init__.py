@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from vigil.cli import demo, ledger, media, notices, service, text
+from vigil.cli import banks, demo, ledger, media, notices, service, text
 
 app = typer.Typer(
     name="vigil",
@@ -14,7 +14,7 @@ app = typer.Typer(
     add_completion=False,
 )
 
-for area in (media, text, service, notices, ledger, demo):
+for area in (media, banks, text, service, notices, ledger, demo):
     area.register(app)
 
 
