@@ -1,0 +1,86 @@
+"""What every signal type shares: the Signal value, the SignalType protocol, and the errors."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol, runtime_checkable
+
+
+class InvalidSignal(ValueError):
+    """A hash value that is malformed for its signal type (wrong length, not hex, ...)."""
+
+
+class MediaError(ValueError):
+    """Content that cannot be hashed: corrupt, truncated, empty, unsupported, or a decompression bomb."""
+
+
+@dataclass(frozen=True)
+class Signal:
+    """One fingerprint of one piece of content.
+
+    Why is `value` a str? Banks are exchanged as CSV and JSON, and stored in SQL columns; a
+    normalised string travels through all of them unchanged (python-threatexchange made the same choice).
+    """
+
+    type: str
+    value: str
+    quality: int | None = None
+
+    def to_dict(self) -> dict:
+        return {"type": self.type, "value": self.value, "quality": self.quality}
+
+
+@runtime_checkable
+class SignalType(Protocol):
+    """A kind of fingerprint: how to compute it, check it and compare two of them.
+
+    Adding a type? Implement these members in a module of `vigil.signals`, add an instance to the
+    registry in `vigil.signals.__init__`, and the shared conformance test will check it.
+    A match is always `distance(query, candidate) <= threshold`; `default_threshold` is the
+    field's usual cut-off, and banks may override it.
+    """
+
+    name: str
+    """Compact lower_snake name used in banks, files and the API ("pdq", "md5", ...)."""
+    content_types: tuple[str, ...]
+    """Which content this type fingerprints: "photo", "video" or "file"."""
+    default_threshold: int
+    metric: bool
+    """True when distance is a metric (symmetric, triangle inequality), so an index may prune with it."""
+
+    def validate(self, value: str) -> str:
+        """The normalised value; raises InvalidSignal if malformed."""
+        ...
+
+    def distance(self, query: str, candidate: str) -> int:
+        """Distance between two valid values; 0 means identical."""
+        ...
+
+    def hash_bytes(self, data: bytes) -> list[Signal]:
+        """Fingerprints of the content; raises MediaError if it cannot be hashed."""
+        ...
+
+    def hash_path(self, path: Path) -> list[Signal]:
+        """Like hash_bytes, reading the file (streaming where the type allows)."""
+        ...
+
+    def examples(self) -> list[str]:
+        """A few valid values, for tests and demos."""
+        ...
+
+
+def validate_hex(value: object, *, length: int, name: str) -> str:
+    """Normalise a fixed-length hex digest (strip, lower-case) or raise InvalidSignal saying why."""
+    if not isinstance(value, str):
+        raise InvalidSignal(f"{name} value must be a string, got {type(value).__name__}")
+    text = value.strip().lower()
+    if len(text) != length:
+        raise InvalidSignal(f"{name} value must be {length} hex characters, got {len(text)}")
+    if not _HEX.fullmatch(text):
+        raise InvalidSignal(f"{name} value must be hexadecimal (0-9, a-f)")
+    return text
+
+
+_HEX = re.compile(r"[0-9a-f]*")
