@@ -1,0 +1,376 @@
+"""Bank operations: create and configure banks, add, enable and disable entries, import and export lists.
+
+Every change writes a `bank_changes` row (ledgered as "bank_change"); indexes in every process replay
+those rows, so a change made here is seen by all matchers without a rebuild.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Callable, Iterable, Iterator
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from vigil.banks.io import Record, Rejection, format_module
+from vigil.store.banks import PDQ_THRESHOLD, Bank, BankChange, BankEntry
+
+# PDQ hashes have 256 bits, so no distance exceeds 256.
+MAX_THRESHOLD = 256
+# Any PostgreSQL advisory-lock key works, as long as every bank writer uses the same one.
+CHANGE_LOCK_KEY = 0x5647_4B01
+MAX_METADATA_BYTES = 64 * 1024
+# GIFCT's three label dimensions; other keys are kept as free extras.
+GIFCT_LABELS = ("entity", "behaviour", "content_type")
+_LABEL_ALIASES = {"behavior": "behaviour", "contenttype": "content_type", "content-type": "content_type"}
+_BANK_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 _.:/-]{0,199}$")
+_IMPORT_BATCH = 500
+
+
+class BankError(ValueError):
+    """A bank operation that cannot be done as asked; the message says why."""
+
+
+class UnknownBank(BankError):
+    pass
+
+
+class UnknownEntry(BankError):
+    pass
+
+
+@dataclass
+class ImportReport:
+    added: int = 0
+    updated: int = 0
+    rejected: list[tuple[int, str]] = field(default_factory=list)
+    deleted: int = 0
+    unchanged: int = 0
+
+    def to_dict(self) -> dict:
+        return {
+            "added": self.added,
+            "updated": self.updated,
+            "deleted": self.deleted,
+            "unchanged": self.unchanged,
+            "rejected": [{"line": line, "reason": reason} for line, reason in self.rejected],
+        }
+
+
+def value_key(value: str) -> str:
+    return hashlib.sha256(value.encode()).hexdigest()
+
+
+def _lock_changes(s: Session) -> None:
+    """Serialise bank writers until commit, so change ids become visible in increasing order.
+
+    SQLite already allows one writer at a time; PostgreSQL needs the advisory lock, otherwise a
+    transaction holding id 5 could commit after one holding id 6 and a reader at 6 would skip 5.
+    """
+    if s.get_bind().dialect.name == "postgresql":
+        s.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": CHANGE_LOCK_KEY})
+
+
+def _log(s: Session, bank: Bank, kind: str, entry: BankEntry | None = None) -> BankChange:
+    row = BankChange(
+        bank_id=bank.id,
+        bank_name=bank.name,
+        entry_id=entry.id if entry is not None else None,
+        signal_type=entry.signal_type if entry is not None else None,
+        value=entry.value if entry is not None else None,
+        kind=kind,
+    )
+    s.add(row)
+    s.flush()
+    from vigil.ledger.log import append_row
+
+    append_row(s, "bank_change", row)
+    return row
+
+
+def _check_threshold(threshold) -> int:
+    if isinstance(threshold, bool) or not isinstance(threshold, int) or not 0 <= threshold <= MAX_THRESHOLD:
+        raise BankError(f"threshold must be a whole number from 0 to {MAX_THRESHOLD} (PDQ's default is {PDQ_THRESHOLD}), got {threshold!r}")
+    return threshold
+
+
+def _check_flag(name: str, value) -> bool:
+    if not isinstance(value, bool):
+        raise BankError(f"{name} must be true or false, got {value!r}")
+    return value
+
+
+def _check_text(name: str, value, limit: int) -> str:
+    if not isinstance(value, str):
+        raise BankError(f"{name} must be text, got {type(value).__name__}")
+    if len(value) > limit:
+        raise BankError(f"{name} is {len(value)} characters long; the limit is {limit}")
+    return value
+
+
+def normalise_labels(labels) -> dict:
+    """GIFCT labels: entity, behaviour, content_type (spelling variants folded), plus free extras."""
+    if labels is None:
+        return {}
+    if not isinstance(labels, dict):
+        raise BankError(f"labels must be an object of name -> text, got {type(labels).__name__}")
+    out: dict = {}
+    for key, value in labels.items():
+        if not isinstance(key, str) or not key.strip():
+            raise BankError(f"label names must be non-empty text, got {key!r}")
+        key = key.strip().lower()
+        key = _LABEL_ALIASES.get(key, key)
+        if isinstance(value, str):
+            value = value.strip()
+            if value:
+                out[key] = _check_text(f"label {key}", value, 500)
+        elif isinstance(value, list) and all(isinstance(v, str) for v in value):
+            items = [v.strip() for v in value if v.strip()]
+            if items:
+                out[key] = [_check_text(f"label {key}", v, 500) for v in items]
+        elif value is not None:
+            raise BankError(f"label {key} must be text or a list of text, got {type(value).__name__}")
+    return out
+
+
+def _check_metadata(metadata) -> dict:
+    if metadata is None:
+        return {}
+    if not isinstance(metadata, dict):
+        raise BankError(f"metadata must be an object, got {type(metadata).__name__}")
+    try:
+        size = len(json.dumps(metadata, ensure_ascii=False))
+    except (TypeError, ValueError) as e:
+        raise BankError(f"metadata must be plain JSON: {e}") from None
+    if size > MAX_METADATA_BYTES:
+        raise BankError(f"metadata is {size} bytes as JSON; the limit is {MAX_METADATA_BYTES}")
+    return metadata
+
+
+def normalise_signal(signal_type: str, value: str) -> str:
+    """The canonical form of a signal value; BankError for unknown types, InvalidSignal for bad values."""
+    from vigil import signals
+
+    try:
+        kind = signals.get(signal_type)
+    except (KeyError, ValueError):
+        raise BankError(f"unknown signal type {signal_type!r}") from None
+    return kind.validate(value)
+
+
+def create_bank(s: Session, name: str, *, threshold: int = PDQ_THRESHOLD, negative: bool = False, dihedral: bool = True, description: str = "") -> Bank:
+    if not isinstance(name, str) or not _BANK_NAME.match(name):
+        raise BankError(
+            f"bank name {name!r} is not allowed: use 1-200 letters, digits, spaces or _ . : / -, starting with a letter or digit"
+        )
+    bank = Bank(
+        name=name,
+        threshold=_check_threshold(threshold),
+        negative=_check_flag("negative", negative),
+        dihedral=_check_flag("dihedral", dihedral),
+        description=_check_text("description", description, 5000),
+    )
+    _lock_changes(s)
+    if s.scalar(sa.select(Bank.id).where(Bank.name == name)) is not None:
+        raise BankError(f"a bank named {name!r} already exists")
+    s.add(bank)
+    s.flush()
+    _log(s, bank, "create")
+    return bank
+
+
+def list_banks(s: Session) -> list[Bank]:
+    return list(s.scalars(sa.select(Bank).order_by(Bank.name)))
+
+
+def get_bank(s: Session, name: str) -> Bank:
+    bank = s.scalar(sa.select(Bank).where(Bank.name == name))
+    if bank is None:
+        raise UnknownBank(f"no bank named {name!r}; `vigil bank list` shows the banks")
+    return bank
+
+
+def _bank(s: Session, bank: str | Bank) -> Bank:
+    return bank if isinstance(bank, Bank) else get_bank(s, bank)
+
+
+def entry_counts(s: Session) -> dict[int, tuple[int, int]]:
+    """bank id -> (entries, enabled entries)."""
+    rows = s.execute(
+        sa.select(BankEntry.bank_id, sa.func.count(), sa.func.sum(sa.case((BankEntry.enabled, 1), else_=0))).group_by(BankEntry.bank_id)
+    )
+    return {bank_id: (int(total), int(enabled or 0)) for bank_id, total, enabled in rows}
+
+
+def update_bank(s: Session, name: str, **changes) -> Bank:
+    checks: dict[str, Callable] = {
+        "threshold": _check_threshold,
+        "negative": lambda v: _check_flag("negative", v),
+        "dihedral": lambda v: _check_flag("dihedral", v),
+        "description": lambda v: _check_text("description", v, 5000),
+    }
+    unknown = set(changes) - set(checks)
+    if unknown:
+        raise BankError(f"cannot change {', '.join(sorted(unknown))}; changeable: {', '.join(checks)}")
+    values = {key: checks[key](value) for key, value in changes.items()}
+    _lock_changes(s)
+    bank = get_bank(s, name)
+    if all(getattr(bank, key) == value for key, value in values.items()):
+        return bank
+    for key, value in values.items():
+        setattr(bank, key, value)
+    s.flush()
+    _log(s, bank, "update")
+    return bank
+
+
+def get_entry(s: Session, entry_id: int) -> BankEntry:
+    entry = s.get(BankEntry, entry_id)
+    if entry is None:
+        raise UnknownEntry(f"no bank entry with id {entry_id}")
+    return entry
+
+
+def list_entries(s: Session, bank: str | Bank, *, limit: int = 100, after_id: int = 0) -> list[BankEntry]:
+    """A page of a bank's entries in id order (keyset pagination: pass the last id seen)."""
+    bank = _bank(s, bank)
+    query = sa.select(BankEntry).where(BankEntry.bank_id == bank.id, BankEntry.id > after_id).order_by(BankEntry.id).limit(limit)
+    return list(s.scalars(query))
+
+
+def _find(s: Session, bank: Bank, signal_type: str, value: str) -> BankEntry | None:
+    return s.scalar(
+        sa.select(BankEntry).where(
+            BankEntry.bank_id == bank.id, BankEntry.signal_type == signal_type, BankEntry.value_key == value_key(value)
+        )
+    )
+
+
+def _upsert(s: Session, bank: Bank, existing: BankEntry | None, signal_type: str, value: str, labels: dict, source: str, note: str, metadata: dict) -> tuple[BankEntry, str]:
+    """Insert or refresh one entry; returns it and "added", "updated" or "unchanged".
+
+    A known entry keeps its enabled flag: an operator's disable must survive the next import of a shared list.
+    """
+    if existing is None:
+        entry = BankEntry(
+            bank_id=bank.id, signal_type=signal_type, value=value, value_key=value_key(value),
+            labels=labels, source=source, note=note, meta=metadata, enabled=True,
+        )
+        s.add(entry)
+        s.flush()
+        _log(s, bank, "add", entry)
+        return entry, "added"
+    merged_labels = {**existing.labels, **labels}
+    merged_meta = {**existing.meta, **metadata}
+    new = {"labels": merged_labels, "meta": merged_meta, "source": source or existing.source, "note": note or existing.note}
+    if all(getattr(existing, key) == value for key, value in new.items()):
+        return existing, "unchanged"
+    for key, value in new.items():
+        setattr(existing, key, value)
+    s.flush()
+    _log(s, bank, "edit", existing)
+    return existing, "updated"
+
+
+def add_entry(s: Session, bank: str | Bank, signal_type: str, value: str, *, labels=None, source: str = "", note: str = "", metadata=None) -> BankEntry:
+    """Add a signal to a bank, or merge new labels into the entry that already holds it."""
+    bank = _bank(s, bank)
+    value = normalise_signal(signal_type, value)
+    labels = normalise_labels(labels)
+    metadata = _check_metadata(metadata)
+    source = _check_text("source", source, 200)
+    note = _check_text("note", note, 5000)
+    _lock_changes(s)
+    entry, _ = _upsert(s, bank, _find(s, bank, signal_type, value), signal_type, value, labels, source, note, metadata)
+    return entry
+
+
+def set_entry_enabled(s: Session, entry_id: int, enabled: bool) -> BankEntry:
+    _check_flag("enabled", enabled)
+    _lock_changes(s)
+    entry = get_entry(s, entry_id)
+    if entry.enabled != enabled:
+        entry.enabled = enabled
+        s.flush()
+        bank = s.get(Bank, entry.bank_id)
+        _log(s, bank, "enable" if enabled else "disable", entry)
+    return entry
+
+
+def _batches(items: Iterable, size: int) -> Iterator[list]:
+    batch: list = []
+    for item in items:
+        batch.append(item)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def import_entries(s: Session, bank: str | Bank, fmt: str, data: bytes, progress: Callable[[int], None] | None = None) -> ImportReport:
+    """Apply a shared list to a bank. Bad lines are rejected with their line number; good lines still land.
+
+    `progress(n)` is called after each batch with the number of records handled so far.
+    """
+    from vigil.signals import InvalidSignal
+
+    bank = _bank(s, bank)
+    reader = format_module(fmt)
+    report = ImportReport()
+    _lock_changes(s)
+    done = 0
+    for batch in _batches(reader.read(data), _IMPORT_BATCH):
+        ready: list[tuple[Record, str, dict, dict]] = []
+        for item in batch:
+            if isinstance(item, Rejection):
+                report.rejected.append((item.line, item.reason))
+                continue
+            try:
+                value = normalise_signal(item.signal_type, item.value)
+                ready.append((item, value, normalise_labels(item.labels), _check_metadata(item.metadata)))
+            except (BankError, InvalidSignal) as e:
+                report.rejected.append((item.line, str(e)))
+        keys = {(item.signal_type, value_key(value)) for item, value, _, _ in ready}
+        existing = {}
+        if keys:
+            rows = s.scalars(
+                sa.select(BankEntry).where(BankEntry.bank_id == bank.id, BankEntry.value_key.in_({k for _, k in keys}))
+            )
+            existing = {(e.signal_type, e.value_key): e for e in rows}
+        for item, value, labels, metadata in ready:
+            key = (item.signal_type, value_key(value))
+            found = existing.get(key)
+            if item.deleted:
+                if found is None:
+                    report.unchanged += 1
+                    continue
+                _log(s, bank, "delete", found)
+                s.delete(found)
+                s.flush()
+                existing.pop(key)
+                report.deleted += 1
+                continue
+            entry, outcome = _upsert(s, bank, found, item.signal_type, value, labels, item.source[:200], item.note[:5000], metadata)
+            existing[key] = entry
+            setattr(report, outcome, getattr(report, outcome) + 1)
+        done += len(batch)
+        if progress is not None:
+            progress(done)
+    report.rejected.sort()
+    return report
+
+
+def export_entries(s: Session, bank: str | Bank, fmt: str) -> bytes:
+    """The bank's enabled entries in a shared format (disabled entries are withheld from sharing)."""
+    bank = _bank(s, bank)
+    writer = format_module(fmt)
+    query = sa.select(BankEntry).where(BankEntry.bank_id == bank.id, BankEntry.enabled).order_by(BankEntry.id)
+    records = (
+        Record(line=0, signal_type=e.signal_type, value=e.value, labels=e.labels, source=e.source, note=e.note, metadata=e.meta)
+        for e in s.scalars(query.execution_options(yield_per=1000))
+    )
+    return writer.write(bank.name, records)
