@@ -1,0 +1,225 @@
+"""The append-only decision log: appending leaves inside the caller's transaction, and reading the tree back.
+
+A leaf is the canonical JSON of a ledgered row: {"kind", "table", "row": {the class's __ledger_fields__}},
+sorted keys, UTF-8, no whitespace. The row's fields sit under "row" so that a field called "kind" or
+"table" cannot collide with the envelope. Only content ids and facts about content belong there.
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+import uuid
+from datetime import date, datetime, timezone
+from decimal import Decimal
+from typing import Any, Iterable
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from vigil.ledger import merkle
+from vigil.store.ledger import HEAD_ID, LedgerHead, LedgerLeaf, LedgerNode
+
+KINDS = frozenset({"decision", "appeal_decision", "automated_action", "bank_change", "disclosure"})
+
+# Field names that hold data about people. The ledger is public to auditors and never holds them.
+PERSONAL_FIELDS = frozenset({
+    "email", "phone", "ip", "ip_address", "username", "user_name",
+    "notifier_name", "notifier_email", "reporter_name", "reporter_email",
+})
+
+_head = LedgerHead.__table__
+_leaves = LedgerLeaf.__table__
+_nodes = LedgerNode.__table__
+
+
+class LedgerError(ValueError):
+    """A row or record that cannot be ledgered, with the reason."""
+
+
+def canonical_value(value: Any, where: str = "value") -> Any:
+    """A JSON-ready value whose text is the same whichever database the row was read back from."""
+    if value is None or isinstance(value, (bool, int, str)):
+        return value
+    if isinstance(value, enum.Enum):
+        return canonical_value(value.value, where)
+    if isinstance(value, float):
+        if value != value or value in (float("inf"), float("-inf")):
+            raise LedgerError(f"{where}: {value} has no JSON form")
+        return value
+    if isinstance(value, datetime):
+        if value.tzinfo is not None:
+            value = value.astimezone(timezone.utc).replace(tzinfo=None)
+        return value.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, (Decimal, uuid.UUID)):
+        return str(value)
+    if isinstance(value, bytes):
+        return value.hex()
+    if isinstance(value, dict):
+        return {str(k): canonical_value(v, f"{where}.{k}") for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [canonical_value(v, f"{where}[{i}]") for i, v in enumerate(value)]
+    raise LedgerError(f"{where}: cannot ledger a {type(value).__name__}")
+
+
+def canonical_json(record: dict) -> str:
+    return json.dumps(canonical_value(record, "record"), sort_keys=True, separators=(",", ":"),
+                      ensure_ascii=False, allow_nan=False)
+
+
+def ledger_fields(cls: type) -> tuple[str, ...]:
+    fields = getattr(cls, "__ledger_fields__", None)
+    if not fields:
+        raise LedgerError(f"{cls.__name__} declares no __ledger_fields__, so it cannot be ledgered")
+    personal = PERSONAL_FIELDS.intersection(fields)
+    if personal:
+        raise LedgerError(f"{cls.__name__}.__ledger_fields__ names personal data ({', '.join(sorted(personal))}); "
+                          "the ledger holds content ids and facts only")
+    return tuple(fields)
+
+
+def row_ref(row: Any) -> tuple[str, str]:
+    """(table, id) of a flushed ORM row; composite keys are joined with '/'."""
+    identity = sa.inspect(row).identity
+    if identity is None:
+        raise LedgerError(f"{type(row).__name__} has no id yet: call session.flush() before ledgering it")
+    return row.__table__.name, "/".join(str(part) for part in identity)
+
+
+def row_record(kind: str, row: Any) -> dict:
+    table = row.__table__.name
+    fields = ledger_fields(type(row))
+    return {"kind": kind, "table": table,
+            "row": {f: canonical_value(getattr(row, f), f"{table}.{f}") for f in fields}}
+
+
+def append_row(session: Session, kind: str, row: Any) -> int:
+    """Ledger a flushed ORM row inside the caller's transaction; return its leaf index."""
+    table, ref_id = row_ref(row)
+    return append(session, kind, table, ref_id, row_record(kind, row))
+
+
+def append(session: Session, kind: str, ref_table: str, ref_id: str, record: dict) -> int:
+    """Append one leaf. The head row lock serialises appenders until the caller's transaction ends."""
+    return append_many(session, [(kind, ref_table, ref_id, record)])[0]
+
+
+def append_many(session: Session, items: Iterable[tuple[str, str, str, dict]]) -> list[int]:
+    """Append several leaves under one lock, in order; return their indexes."""
+    prepared = []
+    for kind, ref_table, ref_id, record in items:
+        if kind not in KINDS:
+            raise LedgerError(f"unknown ledger kind {kind!r}; expected one of {', '.join(sorted(KINDS))}")
+        data = canonical_json(record)
+        prepared.append((kind, ref_table, str(ref_id), data, merkle.leaf_hash(data.encode("utf-8"))))
+    if not prepared:
+        return []
+    frontier = _lock_head(session)
+    now = datetime.now(timezone.utc)
+    leaves, nodes, indexes = [], [], []
+    for kind, ref_table, ref_id, data, leaf in prepared:
+        idx = frontier.size
+        for level, node_idx, h in frontier.append(leaf):
+            nodes.append({"level": level, "idx": node_idx, "hash": h})
+        leaves.append({"idx": idx, "kind": kind, "ref_table": ref_table, "ref_id": ref_id,
+                       "data": data, "leaf_hash": leaf, "created_at": now})
+        indexes.append(idx)
+    session.execute(_leaves.insert(), leaves)
+    if nodes:
+        session.execute(_nodes.insert(), nodes)
+    session.execute(_head.update().where(_head.c.id == HEAD_ID)
+                    .values(size=frontier.size, frontier=frontier.to_bytes()))
+    return indexes
+
+
+def _lock_head(session: Session) -> merkle.Frontier:
+    """Take the writer lock and read the frontier.
+
+    An UPDATE (rather than SELECT ... FOR UPDATE) takes the lock on both databases: SQLite then holds
+    its write lock before reading, so a concurrent writer cannot invalidate what was read.
+    """
+    lock = (_head.update().where(_head.c.id == HEAD_ID).values(size=_head.c.size)
+            .returning(_head.c.size, _head.c.frontier))
+    row = session.execute(lock).first()
+    if row is None:
+        dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+        insert = dialect.insert(_head)
+        session.execute(insert.values(id=HEAD_ID, size=0, frontier=b"").on_conflict_do_nothing())
+        row = session.execute(lock).one()
+    return merkle.Frontier.from_bytes(row.size, row.frontier)
+
+
+def size(session: Session) -> int:
+    return session.execute(sa.select(_head.c.size).where(_head.c.id == HEAD_ID)).scalar() or 0
+
+
+def perfect_hashes(session: Session, parts: Iterable[tuple[int, int]]) -> dict[tuple[int, int], bytes]:
+    """Stored hashes of perfect subtrees (level, index): level 0 from leaves, higher levels from nodes."""
+    parts = set(parts)
+    found: dict[tuple[int, int], bytes] = {}
+    leaf_ids = [i for level, i in parts if level == 0]
+    node_ids = [(level, i) for level, i in parts if level > 0]
+    for chunk in _chunks(leaf_ids, 500):
+        for idx, h in session.execute(sa.select(_leaves.c.idx, _leaves.c.leaf_hash).where(_leaves.c.idx.in_(chunk))):
+            found[(0, idx)] = h
+    for chunk in _chunks(node_ids, 500):
+        query = sa.select(_nodes.c.level, _nodes.c.idx, _nodes.c.hash).where(
+            sa.tuple_(_nodes.c.level, _nodes.c.idx).in_(chunk))
+        for level, idx, h in session.execute(query):
+            found[(level, idx)] = h
+    missing = parts - found.keys()
+    if missing:
+        level, idx = min(missing)
+        raise LedgerError(f"the ledger is missing the stored hash of subtree level {level} index {idx}; "
+                          "run `vigil ledger verify` to find out why")
+    return found
+
+
+def _chunks(items: list, n: int) -> Iterable[list]:
+    for i in range(0, len(items), n):
+        yield items[i:i + n]
+
+
+def subtree_hashes(session: Session, ranges: list[tuple[int, int]]) -> list[bytes]:
+    """MTH(D[a:b]) for each range, from stored hashes in one or two queries."""
+    plans = [merkle.perfect_parts(a, b) for a, b in ranges]
+    stored = perfect_hashes(session, (p for plan in plans for p in plan))
+    return [merkle.fold([stored[p] for p in plan]) for plan in plans]
+
+
+def _check_size(session: Session, n: int, what: str = "size") -> None:
+    current = size(session)
+    if not 0 <= n <= current:
+        raise LedgerError(f"{what} {n} is outside the ledger, which has {current} leaves")
+
+
+def root_at(session: Session, tree_size: int) -> bytes:
+    _check_size(session, tree_size)
+    return subtree_hashes(session, [(0, tree_size)])[0] if tree_size else merkle.EMPTY_ROOT
+
+
+def inclusion_proof(session: Session, index: int, tree_size: int) -> list[bytes]:
+    _check_size(session, tree_size)
+    if not 0 <= index < tree_size:
+        raise LedgerError(f"leaf {index} is not in a tree of size {tree_size}")
+    return subtree_hashes(session, merkle.inclusion_ranges(index, tree_size))
+
+
+def consistency_proof(session: Session, first: int, second: int) -> list[bytes]:
+    _check_size(session, second, "second size")
+    if not 0 <= first <= second:
+        raise LedgerError(f"first size {first} must be between 0 and the second size {second}")
+    return subtree_hashes(session, merkle.consistency_ranges(first, second))
+
+
+def leaves(session: Session, start: int, end: int) -> list[LedgerLeaf]:
+    return list(session.scalars(sa.select(LedgerLeaf).where(LedgerLeaf.idx >= start, LedgerLeaf.idx < end)
+                                .order_by(LedgerLeaf.idx)))
+
+
+def find_leaf(session: Session, leaf: bytes) -> LedgerLeaf | None:
+    return session.scalars(sa.select(LedgerLeaf).where(LedgerLeaf.leaf_hash == leaf)
+                           .order_by(LedgerLeaf.idx).limit(1)).first()
