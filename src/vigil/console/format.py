@@ -1,0 +1,77 @@
+"""Pure formatters for the console's templates: time left to a deadline, and text with its hits marked."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+
+# TCO Regulation 2021/784 Art. 3(3): a removal order is executed within one hour of receipt. An authority
+# order with less than this left is shown as urgent.
+URGENT_WITHIN = timedelta(hours=1)
+
+
+def as_utc(moment: datetime) -> datetime:
+    """SQLite hands back naive datetimes; Vigil stores UTC, so naive means UTC."""
+    return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment.astimezone(timezone.utc)
+
+
+def time_left(deadline: datetime, now: datetime) -> str:
+    """'43 min', '2 h 05 min', '3 d 4 h', or 'overdue 12 min'. The page's script keeps it ticking."""
+    seconds = int((as_utc(deadline) - as_utc(now)).total_seconds())
+    late = seconds < 0
+    seconds = abs(seconds)
+    days, rest = divmod(seconds, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, secs = divmod(rest, 60)
+    if days:
+        text = f"{days} d {hours} h"
+    elif hours:
+        text = f"{hours} h {minutes:02d} min"
+    elif minutes:
+        text = f"{minutes} min {secs:02d} s"
+    else:
+        text = f"{secs} s"
+    return f"overdue {text}" if late else text
+
+
+def is_urgent(source: str, deadline: datetime, now: datetime) -> bool:
+    return source == "authority_order" and as_utc(deadline) - as_utc(now) < URGENT_WITHIN
+
+
+@dataclass(frozen=True)
+class Span:
+    """A run of the original text; `hits` are the detector hits covering it (empty for plain text)."""
+
+    text: str
+    hits: tuple[dict, ...] = ()
+
+
+def hit_bounds(hit: dict) -> tuple[int, int] | None:
+    """A hit's [start, end) on the original text, from 'start'/'end' or a 'span' pair."""
+    start, end = hit.get("start"), hit.get("end")
+    if start is None and isinstance(hit.get("span"), (list, tuple)) and len(hit["span"]) == 2:
+        start, end = hit["span"]
+    if not isinstance(start, int) or not isinstance(end, int):
+        return None
+    return start, end
+
+
+def highlight(text: str, hits: list[dict]) -> list[Span]:
+    """Split `text` at every hit boundary, so overlapping hits still mark exactly their own characters.
+
+    Spans outside the text (a stale or corrupt hit) are clipped or dropped rather than shifting the marks.
+    """
+    bounded = []
+    for hit in hits:
+        b = hit_bounds(hit)
+        if b is None:
+            continue
+        start, end = max(0, b[0]), min(len(text), b[1])
+        if start < end:
+            bounded.append((start, end, hit))
+    cuts = sorted({0, len(text), *(s for s, _, _ in bounded), *(e for _, e, _ in bounded)})
+    spans = []
+    for a, b in zip(cuts, cuts[1:]):
+        covering = tuple(h for s, e, h in bounded if s <= a and b <= e)
+        spans.append(Span(text[a:b], covering))
+    return spans
