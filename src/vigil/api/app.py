@@ -2,18 +2,86 @@
 
 from __future__ import annotations
 
+import os
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
 from fastapi import FastAPI
+from fastapi.routing import APIRoute, iter_route_contexts
 
 from vigil import __version__
+from vigil.api import errors
+from vigil.api.auth import DEFAULT_RATE_LIMIT, Authenticator, RateLimit, RateLimiter, route_permissions
+
+MAX_MEDIA_ENV = "VIGIL_MAX_MEDIA_BYTES"
+RATE_LIMIT_ENV = "VIGIL_RATE_LIMIT"
+DEFAULT_MAX_MEDIA_BYTES = 50 * 1024 * 1024  # issue 4: over-size media gets 413, default maximum 50 MB
 
 
-def create_app(db_url: str) -> FastAPI:
+@dataclass(frozen=True)
+class ServiceSettings:
+    max_media_bytes: int = DEFAULT_MAX_MEDIA_BYTES
+    rate_limit: RateLimit | None = RateLimit.parse(DEFAULT_RATE_LIMIT)
+
+    @classmethod
+    def from_env(cls) -> ServiceSettings:
+        return cls(
+            max_media_bytes=int(os.environ.get(MAX_MEDIA_ENV, DEFAULT_MAX_MEDIA_BYTES)),
+            rate_limit=RateLimit.parse(os.environ.get(RATE_LIMIT_ENV, DEFAULT_RATE_LIMIT)),
+        )
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI):
+    from vigil.api import check
+
+    check.start_matcher(app)
+    yield
+
+
+def create_app(db_url: str, settings: ServiceSettings | None = None) -> FastAPI:
     from vigil.api import appeals, banks, cases, check, health, ledger, notices, outbox
     from vigil.console import routes as console
 
-    app = FastAPI(title="Vigil", version=__version__)
+    settings = settings or ServiceSettings.from_env()
+    app = FastAPI(
+        title="Vigil",
+        version=__version__,
+        lifespan=lifespan,
+        description="Check content against hash banks and text detection, curate banks, handle notices, cases and "
+        "appeals, and read the decision ledger. Authenticate with `Authorization: Bearer <key>` "
+        "(keys from `vigil keys create`). Every error is `{\"error\": {\"code\", \"message\", \"field\"}}`.",
+    )
     app.state.db_url = db_url
+    app.state.settings = settings
+    app.state.authenticator = Authenticator(db_url)
+    app.state.rate_limiter = RateLimiter(settings.rate_limit)
+    errors.install(app)
+    health.install(app)
     for module in (health, check, banks, notices, cases, appeals, outbox, ledger):
         app.include_router(module.router)
     app.include_router(console.router)
+    document_errors(app)
     return app
+
+
+def document_errors(app: FastAPI) -> None:
+    """Declare the common error answers on every route, so /openapi.json describes what clients really get."""
+    for route in api_routes(app):
+        statuses = [422] if route.dependant.path_params or route.dependant.query_params or route.body_field else []
+        if route_permissions(route) is not None:
+            statuses += [401, 403, 429]
+        for status, spec in errors.responses(*statuses).items():
+            route.responses.setdefault(status, spec)
+
+
+def api_routes(app: FastAPI) -> list:
+    """Every API route of the app with its effective path and dependencies, routers included."""
+    return [ctx for ctx in iter_route_contexts(app.routes) if isinstance(ctx.original_route, APIRoute)]
+
+
+def app_from_env() -> FastAPI:
+    """Factory for `uvicorn --factory` worker processes: the database comes from VIGIL_DATABASE_URL."""
+    from vigil.config import database_url
+
+    return create_app(database_url())
