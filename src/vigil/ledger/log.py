@@ -117,7 +117,7 @@ def append_many(session: Session, items: Iterable[tuple[str, str, str, dict]]) -
         prepared.append((kind, ref_table, str(ref_id), data, merkle.leaf_hash(data.encode("utf-8"))))
     if not prepared:
         return []
-    frontier = _lock_head(session)
+    frontier = lock_head(session)
     now = datetime.now(timezone.utc)
     leaves, nodes, indexes = [], [], []
     for kind, ref_table, ref_id, data, leaf in prepared:
@@ -135,7 +135,7 @@ def append_many(session: Session, items: Iterable[tuple[str, str, str, dict]]) -
     return indexes
 
 
-def _lock_head(session: Session) -> merkle.Frontier:
+def lock_head(session: Session) -> merkle.Frontier:
     """Take the writer lock and read the frontier.
 
     An UPDATE (rather than SELECT ... FOR UPDATE) takes the lock on both databases: SQLite then holds

@@ -1,0 +1,321 @@
+"""Recompute the whole ledger from the database and say exactly what does not add up.
+
+Three independent records must agree: the leaves (their data and hashes), the node hashes stored
+when each leaf was appended, and the checkpoints signed with a key the database never sees. On top,
+every ledgered source row (a class with `__ledger_fields__`) must still produce the record in its
+latest leaf. A change, deletion, reordering or insertion of a row or a leaf breaks at least one of
+these, and each finding names the leaf and the row it concerns.
+
+Limit: a forger who rewrites leaves, recomputes every node and appends a matching row cannot be
+caught below the newest checkpoint an outsider holds; that is what published checkpoints are for.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Callable, Iterable, Sequence
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from vigil.ledger import log, merkle
+from vigil.ledger.checkpoint import Checkpoint, CheckpointError, Verifier, open_note
+from vigil.store.db import Base, load_all_tables
+from vigil.store.ledger import HEAD_ID, LedgerCheckpoint, LedgerHead, LedgerLeaf, LedgerNode
+
+CHUNK = 50_000
+Progress = Callable[[str, int, int], None]  # (stage, done, total)
+
+_leaves = LedgerLeaf.__table__
+_nodes = LedgerNode.__table__
+
+
+@dataclass(frozen=True)
+class Finding:
+    kind: str
+    message: str
+    leaf: int | None = None
+    table: str | None = None
+    row_id: str | None = None
+
+
+@dataclass
+class Report:
+    leaves: int = 0
+    nodes: int = 0
+    rows: int = 0
+    checkpoints: list[Checkpoint] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.findings
+
+    def add(self, kind: str, message: str, **where) -> None:
+        self.findings.append(Finding(kind, message, **where))
+
+
+def ledgered_classes() -> list[type]:
+    load_all_tables()
+    return [m.class_ for m in Base.registry.mappers if getattr(m.class_, "__ledger_fields__", None)]
+
+
+def verify(session: Session, verifiers: Sequence[Verifier], notes: Iterable[str] = (),
+           classes: Sequence[type] | None = None, progress: Progress | None = None) -> Report:
+    """Check leaves, nodes, head, checkpoints (stored and given) and ledgered rows; return every finding."""
+    report = Report()
+    tick = progress or (lambda stage, done, total: None)
+    total = session.execute(sa.select(sa.func.count()).select_from(_leaves)).scalar_one()
+    hashes, refs = _check_leaves(session, report, total, tick)
+    levels = _build_levels(hashes)
+    _check_nodes(session, report, levels, tick)
+    _check_head(session, report, hashes)
+    _check_checkpoints(session, report, levels, verifiers, notes)
+    _check_rows(session, report, refs, classes if classes is not None else ledgered_classes(), tick)
+    return report
+
+
+def _check_leaves(session: Session, report: Report, total: int, tick: Progress):
+    """Rehash every leaf's data; check the index sequence and that the columns agree with the data."""
+    hashes: list[bytes] = []
+    refs: dict[tuple[str, str], tuple[int, str, bytes]] = {}
+    cols = (_leaves.c.idx, _leaves.c.kind, _leaves.c.ref_table, _leaves.c.ref_id, _leaves.c.data, _leaves.c.leaf_hash)
+    last = -1
+    while True:
+        rows = session.execute(sa.select(*cols).where(_leaves.c.idx > last).order_by(_leaves.c.idx).limit(CHUNK)).all()
+        if not rows:
+            break
+        for idx, kind, ref_table, ref_id, data, stored in rows:
+            expected = len(hashes)
+            if idx != expected:
+                report.add("leaf_missing", f"leaves {expected}..{idx - 1} are missing: deleted, or leaves after "
+                           f"them were renumbered", leaf=expected)
+            computed = merkle.leaf_hash(data.encode("utf-8"))
+            if computed != stored:
+                report.add("leaf_changed", f"leaf {idx}: its data no longer hashes to the leaf hash stored at "
+                           "append time (the data or the hash was changed)", leaf=idx, table=ref_table, row_id=ref_id)
+            problem = _columns_disagree(kind, ref_table, ref_id, data)
+            if problem:
+                report.add("leaf_changed", f"leaf {idx}: {problem}", leaf=idx, table=ref_table, row_id=ref_id)
+            hashes.append(computed)
+            refs[(ref_table, ref_id)] = (idx, kind, computed)
+        last = rows[-1][0]
+        tick("leaves", len(hashes), total)
+    report.leaves = len(hashes)
+    return hashes, refs
+
+
+def _columns_disagree(kind: str, ref_table: str, ref_id: str, data: str) -> str | None:
+    try:
+        record = json.loads(data)
+    except ValueError:
+        return "its data is not JSON"
+    if not isinstance(record, dict):
+        return "its data is not a JSON object"
+    if record.get("kind") != kind or record.get("table") != ref_table:
+        return (f"its columns say {kind} in {ref_table} but its data says "
+                f"{record.get('kind')} in {record.get('table')}")
+    row = record.get("row")
+    if isinstance(row, dict) and "id" in row and str(row["id"]) != ref_id:
+        return f"its columns point at {ref_table} #{ref_id} but its data is about #{row['id']}"
+    return None
+
+
+def _build_levels(hashes: list[bytes]) -> list[list[bytes]]:
+    """Every perfect subtree hash, level by level (level 0 = leaves)."""
+    levels = [hashes]
+    while len(levels[-1]) > 1:
+        below = levels[-1]
+        node = merkle.node_hash
+        levels.append([node(below[i], below[i + 1]) for i in range(0, len(below) - 1, 2)])
+    return levels
+
+
+def _check_nodes(session: Session, report: Report, levels: list[list[bytes]], tick: Progress) -> None:
+    """Stored node hashes were written at append time: a later change to a leaf range shows up here."""
+    expected = sum(len(level) for level in levels[1:])
+    bad: set[tuple[int, int]] = set()
+    seen = extra = 0
+    changed_leaves = {f.leaf for f in report.findings if f.kind == "leaf_changed"}
+    last = (0, -1)
+    while True:
+        query = (sa.select(_nodes.c.level, _nodes.c.idx, _nodes.c.hash)
+                 .where(sa.tuple_(_nodes.c.level, _nodes.c.idx) > sa.tuple_(sa.literal(last[0]), sa.literal(last[1])))
+                 .order_by(_nodes.c.level, _nodes.c.idx).limit(CHUNK))
+        rows = session.execute(query).all()
+        if not rows:
+            break
+        for level, idx, h in rows:
+            if level < len(levels) and idx < len(levels[level]):
+                seen += 1
+                if levels[level][idx] != h:
+                    bad.add((level, idx))
+            else:
+                extra += 1
+        last = (rows[-1][0], rows[-1][1])
+        tick("nodes", seen, expected)
+    report.nodes = seen
+    stored_pairs = dict(_stored_level1(session, [i for level, i in bad if level == 1]))
+    suspects = {levels[0][p]: p for level, i in bad if level == 1 for p in (2 * i, 2 * i + 1) if p < len(levels[0])}
+    for level, idx in sorted(bad):
+        first, end = idx << level, (idx + 1) << level
+        if level > 1 and ((level - 1, 2 * idx) in bad or (level - 1, 2 * idx + 1) in bad):
+            continue  # implied by the finding below it
+        if level == 1 and changed_leaves & {first, first + 1}:
+            continue
+        if level == 1:
+            moved = _moved_leaf(levels[0], first, stored_pairs.get(idx), suspects)
+            if moved:
+                report.add("leaf_moved", moved[1], leaf=moved[0])
+                continue
+        where = f"leaf {first} or {first + 1}" if level == 1 else f"leaves {first}..{end - 1}"
+        report.add("node_mismatch", f"{where}: no longer combine to the subtree hash stored when they were appended "
+                   f"(level {level}, index {idx}): a leaf in this range was changed, moved, inserted or deleted, "
+                   "or the stored hash was altered", leaf=first)
+    if seen < expected:
+        report.add("node_missing", f"{expected - seen} of {expected} stored subtree hashes are missing")
+    if extra:
+        report.add("node_extra", f"{extra} stored subtree hashes cover leaves that no longer exist "
+                   f"(the ledger holds {len(levels[0])} leaves): leaves were deleted from the end")
+
+
+def _stored_level1(session: Session, indexes: list[int]):
+    for start in range(0, len(indexes), 500):
+        yield from session.execute(sa.select(_nodes.c.idx, _nodes.c.hash).where(
+            _nodes.c.level == 1, _nodes.c.idx.in_(indexes[start:start + 500]))).all()
+
+
+def _moved_leaf(leaves: list[bytes], first: int, stored: bytes | None,
+                suspects: dict[bytes, int]) -> tuple[int, str] | None:
+    """Pin a pair mismatch on one leaf: if the stored pair hash fits one current leaf and a leaf that
+    now sits elsewhere, that other position is where the original went."""
+    if stored is None or first + 1 >= len(leaves):
+        return None
+    left, right = leaves[first], leaves[first + 1]
+    for h, pos in suspects.items():
+        if h != right and merkle.node_hash(left, h) == stored:
+            return first + 1, f"leaf {first + 1} is not the leaf appended there: that leaf is now at index {pos}"
+        if h != left and merkle.node_hash(h, right) == stored:
+            return first, f"leaf {first} is not the leaf appended there: that leaf is now at index {pos}"
+    return None
+
+
+def _check_head(session: Session, report: Report, hashes: list[bytes]) -> None:
+    head = session.get(LedgerHead, HEAD_ID)
+    size = head.size if head is not None else 0
+    if size != len(hashes):
+        report.add("head", f"the ledger head says {size} leaves but the table holds {len(hashes)}: "
+                   + ("leaves were deleted" if size > len(hashes) else "leaves were inserted without the append lock"))
+        return
+    if head is not None and merkle.Frontier.from_bytes(head.size, head.frontier).root() != merkle.root(hashes):
+        report.add("head", "the ledger head's frontier does not match the leaves")
+
+
+def _check_checkpoints(session: Session, report: Report, levels: list[list[bytes]],
+                       verifiers: Sequence[Verifier], notes: Iterable[str]) -> None:
+    n = len(levels[0])
+    signed: dict[int, Checkpoint] = {}
+    candidates = [(f"checkpoint #{row.id} (size {row.tree_size})", row.note, row)
+                  for row in session.scalars(sa.select(LedgerCheckpoint).order_by(LedgerCheckpoint.tree_size))]
+    candidates += [(f"given checkpoint {i + 1}", note, None) for i, note in enumerate(notes)]
+    for label, note, row in candidates:
+        try:
+            cp = open_note(note, list(verifiers))
+        except CheckpointError as exc:
+            report.add("checkpoint_signature", f"{label}: {exc}")
+            continue
+        if row is not None and (row.tree_size != cp.size or row.root_hash != cp.root):
+            report.add("checkpoint_changed", f"{label}: its columns disagree with its signed note "
+                       f"(signed size {cp.size}, root {cp.root.hex()})")
+        if cp.size in signed and signed[cp.size].root != cp.root:
+            report.add("checkpoint_fork", f"{label}: two signed checkpoints of size {cp.size} have different roots")
+        signed[cp.size] = cp
+    report.checkpoints = [signed[size] for size in sorted(signed)]
+    good = 0
+    for cp in report.checkpoints:
+        if cp.size > n:
+            report.add("checkpoint_size", f"the checkpoint of size {cp.size} was signed, but the ledger holds only "
+                       f"{n} leaves: leaves {n}..{cp.size - 1} were deleted", leaf=n)
+            continue
+        root = merkle.fold([levels[lv][i] for lv, i in merkle.perfect_parts(0, cp.size)]) if cp.size else merkle.EMPTY_ROOT
+        if root != cp.root:
+            report.add("checkpoint_root", f"leaves {good}..{cp.size - 1}: the leaves no longer produce the root signed "
+                       f"in the checkpoint of size {cp.size}; something below that size was changed, reordered, "
+                       "inserted or deleted since", leaf=good)
+            continue
+        good = cp.size
+    verified = [cp for cp in report.checkpoints if cp.size <= n]
+    for older, newer in zip(verified, verified[1:]):
+        try:
+            proof = log.consistency_proof(session, older.size, newer.size)
+        except log.LedgerError as exc:
+            report.add("proof", f"no consistency proof from size {older.size} to {newer.size}: {exc}")
+            continue
+        if not merkle.verify_consistency(older.size, newer.size, older.root, newer.root, proof):
+            report.add("proof", f"the consistency proof the API would serve from size {older.size} to "
+                       f"{newer.size} does not verify against their signed roots")
+
+
+def _check_rows(session: Session, report: Report, refs: dict[tuple[str, str], tuple[int, str, bytes]],
+                classes: Sequence[type], tick: Progress) -> None:
+    """Every ledgered row must reproduce its latest leaf, and every leaf must still have its row."""
+    mismatched: list[tuple[str, str, int, dict]] = []
+    tables = set()
+    for cls in classes:
+        table = cls.__table__
+        tables.add(table.name)
+        fields = log.ledger_fields(cls)
+        mapper = sa.inspect(cls)
+        pending: dict[str, Iterable] = getattr(cls, "__ledger_pending__", {})
+        attrs = list(dict.fromkeys([*fields, *pending]))
+        pk = [mapper.get_property_by_column(c).key for c in mapper.primary_key]
+        columns = [mapper.attrs[a].columns[0].label(a) for a in attrs] + [c.label(f"_pk{i}") for i, c in enumerate(mapper.primary_key)]
+        total = session.execute(sa.select(sa.func.count()).select_from(table)).scalar_one()
+        done = 0
+        for row in session.execute(sa.select(*columns)).yield_per(CHUNK):
+            values = row._mapping
+            ref_id = "/".join(str(values[f"_pk{i}"]) for i in range(len(pk)))
+            done += 1
+            entry = refs.pop((table.name, ref_id), None)
+            if entry is None:
+                if not any(values[f] in allowed for f, allowed in pending.items()):
+                    report.add("row_unledgered", f"{table.name} #{ref_id} has no ledger leaf: it was inserted "
+                               "outside Vigil, or its leaf was deleted", table=table.name, row_id=ref_id)
+                continue
+            idx, kind, leaf = entry
+            record = {"kind": kind, "table": table.name,
+                      "row": {f: log.canonical_value(values[f], f"{table.name}.{f}") for f in fields}}
+            if merkle.leaf_hash(log.canonical_json(record).encode("utf-8")) != leaf:
+                mismatched.append((table.name, ref_id, idx, record["row"]))
+            if done % CHUNK == 0:
+                tick(f"rows: {table.name}", done, total)
+        tick(f"rows: {table.name}", done, total)
+        report.rows += done
+    _describe_mismatches(session, report, mismatched)
+    for (table_name, ref_id), (idx, _, _) in sorted(refs.items(), key=lambda kv: kv[1][0]):
+        if table_name in tables:
+            report.add("row_deleted", f"{table_name} #{ref_id} (leaf {idx}) is missing from its table",
+                       leaf=idx, table=table_name, row_id=ref_id)
+        else:
+            report.add("unknown_table", f"leaf {idx} is about {table_name} #{ref_id}, which is not a ledgered table",
+                       leaf=idx, table=table_name, row_id=ref_id)
+
+
+def _describe_mismatches(session: Session, report: Report, mismatched: list[tuple[str, str, int, dict]]) -> None:
+    """Name the fields that differ between each changed row and its leaf."""
+    for start in range(0, len(mismatched), 500):
+        chunk = mismatched[start:start + 500]
+        data = dict(session.execute(sa.select(_leaves.c.idx, _leaves.c.data)
+                                    .where(_leaves.c.idx.in_([m[2] for m in chunk]))).all())
+        for table_name, ref_id, idx, row in chunk:
+            try:
+                ledgered = json.loads(data[idx]).get("row", {})
+            except (ValueError, AttributeError):
+                ledgered = {}
+            diffs = [f"{k}: ledger {json.dumps(ledgered.get(k), ensure_ascii=False)}, "
+                     f"row {json.dumps(row.get(k), ensure_ascii=False)}"
+                     for k in sorted(set(row) | set(ledgered)) if row.get(k) != ledgered.get(k)]
+            detail = "; ".join(diffs) if diffs else "the leaf's kind or table differs"
+            report.add("row_changed", f"{table_name} #{ref_id} no longer matches leaf {idx} ({detail})",
+                       leaf=idx, table=table_name, row_id=ref_id)
