@@ -62,7 +62,23 @@ def create_app(db_url: str, settings: ServiceSettings | None = None) -> FastAPI:
         app.include_router(module.router)
     app.include_router(console.router)
     document_errors(app)
+    add_components(app, check.openapi_components())
     return app
+
+
+def add_components(app: FastAPI, schemas: dict[str, dict]) -> None:
+    """Put schemas of bodies that routes parse themselves into /openapi.json's components."""
+    generate = app.openapi
+
+    def openapi() -> dict:
+        if app.openapi_schema is None:
+            spec = generate()
+            components = spec.setdefault("components", {}).setdefault("schemas", {})
+            for name, schema in schemas.items():
+                components.setdefault(name, schema)
+        return app.openapi_schema
+
+    app.openapi = openapi
 
 
 def document_errors(app: FastAPI) -> None:
@@ -72,7 +88,9 @@ def document_errors(app: FastAPI) -> None:
         if route_permissions(route) is not None:
             statuses += [401, 403, 429]
         for status, spec in errors.responses(*statuses).items():
-            route.responses.setdefault(status, spec)
+            # The route's response models were fixed when it was built, so refer to the schema directly.
+            route.responses.setdefault(status, {"description": spec["description"], "content": {
+                "application/json": {"schema": {"$ref": "#/components/schemas/ErrorResponse"}}}})
 
 
 def api_routes(app: FastAPI) -> list:
