@@ -27,6 +27,10 @@ class Signal:
     type: str
     value: str
     quality: int | None = None
+    variants: tuple[str, ...] = ()
+    """PDQ only: the hashes of the 7 other rotations and flips of the same image, for banks that match
+    them (`Bank.dihedral`). They are computed from the pixels while hashing, because they cannot be
+    derived exactly from the 256 bits; a Signal built from a bare value has none."""
 
     def to_dict(self) -> dict:
         return {"type": self.type, "value": self.value, "quality": self.quality}

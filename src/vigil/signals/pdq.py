@@ -1,8 +1,28 @@
-"""PDQ: Meta's perceptual photo hash (256 bits as 64 hex), compared by Hamming distance."""
+"""PDQ: Meta's perceptual photo hash (256 bits as 64 hex), compared by Hamming distance.
+
+The pipeline: bytes -> Pillow decode (size checked for bombs before any pixel is decoded; JPEGs decoded
+in draft mode at 1/2, 1/4 or 1/8 scale, other formats box-reduced) -> EXIF orientation -> uniform
+borders trimmed -> PDQ.
+
+Why reduce? pdqhash's cost is proportional to the pixels it is given, yet PDQ keeps only a 64x64 blur
+of them (two passes of a box filter per axis, then one sample per block). For a reduced image Vigil
+computes that 64x64 blur itself, with the weights PDQ would apply to the full-size image folded onto the
+reduced pixels, and hands the 64x64 result to pdqhash for the DCT. The hash stays within a few bits of
+the full-size hash (bench/hash_throughput.py prints the distribution); images too small to be reduced
+go to pdqhash whole and hash exactly as python-threatexchange does.
+"""
 
 from __future__ import annotations
 
+import io
+import math
+import warnings
+from functools import lru_cache
 from pathlib import Path
+
+import numpy as np
+import pdqhash
+from PIL import Image, ImageOps, UnidentifiedImageError
 
 from vigil.signals.base import MediaError, Signal, validate_hex
 
@@ -10,11 +30,161 @@ PDQ_THRESHOLD = 31
 """Hamming distance at or below which two PDQ hashes match (PDQ hashing paper; pytx PDQ_CONFIDENT_MATCH_THRESHOLD)."""
 QUALITY_FLOOR = 50
 """Hashes of quality below this are too unreliable to match (PDQ documentation; pytx PdqSignal.QUALITY_THRESHOLD)."""
+MAX_IMAGE_PIXELS = 100_000_000
+"""Larger images are refused as likely decompression bombs (Pillow warns from 89M pixels by default)."""
+REDUCED_SHORT_SIDE = 192
+"""Images are reduced by 2, 4 or 8 while their short side stays at least this (three samples per PDQ
+block), which keeps the hash within a few bits of the full-size hash."""
+PDQ_SIDE = 64
+"""PDQ's downsampled image is 64x64 (PDQ hashing paper, section 'Downsampling')."""
+BORDER_TOLERANCE = 12
+"""Largest per-channel difference (0-255) from the bar colour that still counts as bar (JPEG noise included);
+small, so that smooth gradients at an edge are not mistaken for bars."""
+MAX_BORDER_SHARE = 0.4
+"""Never trim more than this share of a dimension from either side: beyond it the 'bar' is the picture."""
+DIHEDRAL_ORDER = ("original", "rotate90", "rotate180", "rotate270", "flip_x", "flip_y", "flip_plus1", "flip_minus1")
+"""The order of pdqhash.compute_dihedral's variants."""
 
 
 def hamming(a: str, b: str) -> int:
     """Bits that differ between two valid 64-hex PDQ hashes."""
     return (int(a, 16) ^ int(b, 16)).bit_count()
+
+
+def open_image(data: bytes) -> tuple[Image.Image, int]:
+    """Decode to an upright RGB image, reduced for hashing, and the reduction factor; MediaError if it cannot be.
+
+    Pillow only reads the header in Image.open, so the size is checked before any pixel is decoded.
+    """
+    if not data:
+        raise MediaError("empty file (0 bytes): nothing to hash")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            img = Image.open(io.BytesIO(data))
+            w, h = img.size
+            if w <= 0 or h <= 0:
+                raise MediaError(f"image has no pixels ({w}x{h})")
+            if w * h > MAX_IMAGE_PIXELS:
+                raise MediaError(_bomb_message(w, h))
+            scale = _reduction(w, h)
+            if img.format == "JPEG" and scale > 1:
+                img.draft("RGB", (math.ceil(w / scale), math.ceil(h / scale)))
+                scale = round(w / img.size[0])
+            img.load()
+            if img.format != "JPEG" and scale > 1:
+                img = img.reduce(scale)
+            img = ImageOps.exif_transpose(img)
+            return (img if img.mode == "RGB" else img.convert("RGB")), scale
+    except MediaError:
+        raise
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as e:
+        raise MediaError(f"refused as a likely decompression bomb: {e}") from None
+    except UnidentifiedImageError:
+        raise MediaError("not an image Pillow can decode (unknown or unsupported format)") from None
+    except (OSError, SyntaxError, ValueError, EOFError, IndexError, TypeError, MemoryError) as e:
+        raise MediaError(f"corrupt or truncated image: {e}") from None
+
+
+def _bomb_message(w: int, h: int) -> str:
+    return f"image of {w}x{h} = {w * h:,} pixels exceeds the {MAX_IMAGE_PIXELS:,} pixel limit (likely a decompression bomb)"
+
+
+def _reduction(w: int, h: int) -> int:
+    """The largest of 8, 4, 2 that keeps the short side at least REDUCED_SHORT_SIDE, else 1."""
+    for scale in (8, 4, 2):
+        if min(w, h) // scale >= REDUCED_SHORT_SIDE:
+            return scale
+    return 1
+
+
+def trim_borders(rgb: np.ndarray) -> np.ndarray:
+    """The picture inside uniform bars (letterbox, pillarbox, frames) of one colour at the edges.
+
+    Re-uploads often add bars, and plain PDQ hashes the bars with the picture; cutting them off makes a
+    letterboxed copy hash like its original. A bar is a run of edge lines whose every pixel is within
+    BORDER_TOLERANCE of the edge line's colour, up to MAX_BORDER_SHARE of the side. Most images have no
+    uniform edge line, and cost four line checks.
+    """
+    h, w = rgb.shape[:2]
+    top = _bar(rgb, int(h * MAX_BORDER_SHARE))
+    bottom = _bar(rgb[::-1], int(h * MAX_BORDER_SHARE))
+    cols = rgb.transpose(1, 0, 2)
+    left = _bar(cols, int(w * MAX_BORDER_SHARE))
+    right = _bar(cols[::-1], int(w * MAX_BORDER_SHARE))
+    if top + bottom + left + right == 0:
+        return rgb
+    return rgb[top:h - bottom, left:w - right]
+
+
+def _bar(lines: np.ndarray, limit: int) -> int:
+    """How many leading lines of `lines` (lines, pixels, 3) are one uniform colour, that of the first."""
+    first = lines[0].astype(np.int16)
+    colour = np.median(first, axis=0)
+    if limit == 0 or np.abs(first - colour).max() > BORDER_TOLERANCE:
+        return 0
+    block = np.abs(lines[:limit].astype(np.int16) - colour.astype(np.int16)).max(axis=(1, 2))
+    bad = np.flatnonzero(block > BORDER_TOLERANCE)
+    return int(bad[0]) if bad.size else limit
+
+
+def _hex(bits: np.ndarray) -> str:
+    return np.packbits(bits.astype(np.uint8)).tobytes().hex()
+
+
+@lru_cache(maxsize=256)
+def _pdq_weights(n: int, scale: int) -> np.ndarray:
+    """(64, n) weights giving PDQ's 64 samples along an axis of n reduced pixels, each the mean of `scale` full-size pixels.
+
+    PDQ blurs each axis of the full-size image (N = n * scale pixels) twice with a box of
+    ceil(N / 128) pixels, clipped and renormalised at the edges, then samples pixel (i + 0.5) * N / 64.
+    The product of the two passes at those 64 samples is a tent per sample; summing it over each group
+    of `scale` full-size pixels gives the weight of the reduced pixel that averages them.
+    """
+    big = n * scale
+    window = -(-big // (2 * PDQ_SIDE))
+    reach_back, reach_ahead = window - (window + 2) // 2, (window + 2) // 2 - 1
+    idx = np.arange(big)
+    lo, hi = np.maximum(idx - reach_back, 0), np.minimum(idx + reach_ahead, big - 1)
+    count = hi - lo + 1
+    samples = ((np.arange(PDQ_SIDE) + 0.5) * big / PDQ_SIDE).astype(np.int64)
+    diff = np.zeros((PDQ_SIDE, big + 1))
+    for row, s in enumerate(samples):
+        inner = np.arange(lo[s], hi[s] + 1)
+        share = 1.0 / (count[s] * count[inner])
+        np.add.at(diff[row], lo[inner], share)
+        np.add.at(diff[row], hi[inner] + 1, -share)
+    weights = np.cumsum(diff[:, :big], axis=1)
+    return weights.reshape(PDQ_SIDE, n, scale).sum(axis=2).astype(np.float32)
+
+
+def pdq_downsample(rgb: np.ndarray, scale: int) -> np.ndarray:
+    """PDQ's 64x64 luma for the full-size image of which `rgb` is a 1/scale reduction."""
+    y = rgb[..., 0] * np.float32(0.299) + rgb[..., 1] * np.float32(0.587) + rgb[..., 2] * np.float32(0.114)
+    h, w = y.shape
+    return _pdq_weights(h, scale) @ y @ _pdq_weights(w, scale).T
+
+
+def hash_rgb(rgb: np.ndarray, scale: int = 1) -> Signal:
+    """PDQ (with quality and the 7 other dihedral hashes) of an RGB array that is a 1/scale reduction of the image."""
+    if scale > 1:
+        grey = np.clip(np.rint(pdq_downsample(rgb, scale)), 0, 255).astype(np.uint8)
+        rgb = np.repeat(grey[..., None], 3, axis=2)
+    vectors, quality = pdqhash.compute_dihedral(np.ascontiguousarray(rgb, dtype=np.uint8))
+    hashes = [_hex(v) for v in vectors]
+    return Signal("pdq", hashes[0], int(quality), tuple(hashes[1:]))
+
+
+def hash_image(data: bytes) -> list[Signal]:
+    """PDQ of an image file's bytes: the hash of the picture with borders trimmed, and when trimming
+    changed anything, also the hash of the whole frame (so bank hashes made without trimming still match)."""
+    img, scale = open_image(data)
+    rgb = np.asarray(img)
+    inner = trim_borders(rgb)
+    signals = [hash_rgb(inner, scale)]
+    if inner.shape != rgb.shape:
+        signals.append(hash_rgb(rgb, scale))
+    return signals
 
 
 class PdqSignal:
@@ -32,10 +202,10 @@ class PdqSignal:
         return hamming(self.validate(query), self.validate(candidate))
 
     def hash_bytes(self, data: bytes) -> list[Signal]:
-        raise MediaError("PDQ hashing lands in the next commit")
+        return hash_image(data)
 
     def hash_path(self, path: Path) -> list[Signal]:
-        raise MediaError("PDQ hashing lands in the next commit")
+        return hash_image(Path(path).read_bytes())
 
     def examples(self) -> list[str]:
         return [
