@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import os
+import re
 import socket
 import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
 import pytest
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -94,3 +96,68 @@ def browser_context(browser):
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     yield context
     context.close()
+
+
+CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+def csrf_of(html: str) -> str:
+    return CSRF.search(html).group(1)
+
+
+@pytest.fixture
+def csrf():
+    """Reads the synchroniser token out of a console page, as the browser's form would post it."""
+    return csrf_of
+
+
+@pytest.fixture
+def signed_in(live_server):
+    """signed_in("ada") -> an httpx client holding ada's console session cookie."""
+    clients = []
+
+    def make(who: str) -> httpx.Client:
+        client = httpx.Client(base_url=live_server.url, follow_redirects=False, timeout=30)
+        clients.append(client)
+        token = csrf_of(client.get("/console/login").text)
+        r = client.post("/console/login", data={"csrf_token": token, "api_key": live_server.keys[who], "next": ""})
+        assert r.status_code == 303, r.text
+        return client
+
+    yield make
+    for c in clients:
+        c.close()
+
+
+@pytest.fixture
+def seed_case(live_server):
+    """Insert one case as intake would leave it (case, copies, notices, evidence) and return its id.
+
+    Evidence is given explicitly so tests can check exactly what the console shows of it.
+    """
+    from datetime import datetime, timedelta, timezone
+
+    from vigil.store.cases import Case, CaseContent, Notice
+    from vigil.store.db import session_scope
+
+    def make(*, source="user", priority=10.0, deadline_in=timedelta(hours=24), category="terrorism", language="en",
+             queue="default", content_type="text", copies=(), evidence=None, explanation="Recruitment post",
+             authority=None, order_reference=None) -> int:
+        now = datetime.now(timezone.utc)
+        with session_scope(live_server.db_url) as s:
+            case = Case(state="open", queue=queue, priority=priority, source=source, category=category,
+                        language=language, content_type=content_type, deadline=now + deadline_in,
+                        evidence=evidence or {"matches": [], "text": None, "crisis": False},
+                        notice_count=1, notifier_confidence=0.0, views=100, created_at=now, updated_at=now)
+            s.add(case)
+            s.flush()
+            for i, copy in enumerate(copies or [{"content_id": f"post-{case.id}", "content_type": content_type}]):
+                s.add(CaseContent(case_id=case.id, first_seen_at=now - timedelta(minutes=i), **copy))
+            first = (copies or [{"content_id": f"post-{case.id}"}])[0]
+            s.add(Notice(case_id=case.id, source=source, authority=authority, order_reference=order_reference,
+                         content_id=first["content_id"], content_type=content_type, content_hashes={},
+                         explanation=explanation, good_faith=source != "authority_order", received_at=now,
+                         digest="0" * 64, notifier_name="Notifier Person" if source == "user" else None))
+            return case.id
+
+    return make

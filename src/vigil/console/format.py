@@ -10,6 +10,10 @@ from datetime import datetime, timedelta, timezone
 URGENT_WITHIN = timedelta(hours=1)
 
 
+def now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
 def as_utc(moment: datetime) -> datetime:
     """SQLite hands back naive datetimes; Vigil stores UTC, so naive means UTC."""
     return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment.astimezone(timezone.utc)
@@ -75,3 +79,11 @@ def highlight(text: str, hits: list[dict]) -> list[Span]:
         covering = tuple(h for s, e, h in bounded if s <= a and b <= e)
         spans.append(Span(text[a:b], covering))
     return spans
+
+
+def hit_text(text: str, hit: dict) -> str:
+    """The original characters a hit covers (what the reviewer sees marked), or the hit's own copy of them."""
+    b = hit_bounds(hit)
+    if b is not None and 0 <= b[0] < b[1] <= len(text):
+        return text[b[0]:b[1]]
+    return str(hit.get("text") or hit.get("match") or "")

@@ -8,6 +8,7 @@ handing a reviewer's API key to the browser. Authorisation uses the same role ta
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 from typing import Callable
 from urllib.parse import quote, urlsplit
@@ -20,7 +21,8 @@ from fastapi.templating import Jinja2Templates
 from sqlalchemy.orm import Session
 
 from vigil.api.deps import get_session
-from vigil.console import signin
+from vigil.console import format as fmt
+from vigil.console import queries, signin
 from vigil.console.signin import CSRF_FIELD, SESSION_COOKIE, SIGNIN_CSRF_COOKIE, Reviewer
 from vigil.roles import Permission
 
@@ -264,3 +266,313 @@ async def settings_submit(request: Request, reviewer: Reviewer = Depends(posted(
     signin.set_preferences(s, reviewer.key_id, blur_media=form.get("blur_media") == "on",
                            greyscale_media=form.get("greyscale_media") == "on")
     return see_other("/console/settings", "Settings saved.")
+
+
+# --- banks (admins) -------------------------------------------------------------------------------------------
+
+BANK_PAGE = 100
+MAX_IMPORT_BYTES = 200 * 1024 * 1024  # a full shared list (GIFCT-scale CSV) fits; beyond that use `vigil bank import`
+
+
+def bank_by_id(s: Session, bank_id: int):
+    from vigil.store.banks import Bank
+
+    bank = s.get(Bank, bank_id)
+    if bank is None:
+        raise PageError(404, f"There is no bank with id {bank_id}.", "/console/banks")
+    return bank
+
+
+def bank_page(request: Request, reviewer: Reviewer, s: Session, bank, after: int = 0, status_code: int = 200,
+              **extra) -> HTMLResponse:
+    from vigil import signals
+    from vigil.banks import service
+
+    entries = service.list_entries(s, bank, limit=BANK_PAGE, after_id=after)
+    next_after = entries[-1].id if len(entries) == BANK_PAGE else None
+    return render(request, reviewer, "bank.html", status_code=status_code, bank=bank, entries=entries, after=after,
+                  next_after=next_after, page_size=BANK_PAGE, signal_types=signals.names(), **extra)
+
+
+@router.get("/banks")
+def banks_list(request: Request, reviewer: Reviewer = Depends(allowed(Permission.ADMIN)),
+               s: Session = Depends(get_session)) -> HTMLResponse:
+    from vigil.banks import service
+
+    return render(request, reviewer, "banks.html", banks=service.list_banks(s), counts=service.entry_counts(s))
+
+
+@router.get("/banks/{bank_id}")
+def bank_view(request: Request, bank_id: int, after: int = 0, reviewer: Reviewer = Depends(allowed(Permission.ADMIN)),
+              s: Session = Depends(get_session)) -> HTMLResponse:
+    return bank_page(request, reviewer, s, bank_by_id(s, bank_id), after=max(0, after))
+
+
+@router.post("/banks/{bank_id}/entries")
+async def bank_add_entry(request: Request, bank_id: int, reviewer: Reviewer = Depends(posted(Permission.ADMIN)),
+                         s: Session = Depends(get_session)) -> Response:
+    from vigil.banks import service
+    from vigil.signals import InvalidSignal
+
+    form = await request.form()
+    bank = bank_by_id(s, bank_id)
+    labels = {k: str(form.get(f"label_{k}") or "") for k in service.GIFCT_LABELS}
+    try:
+        entry = service.add_entry(s, bank, str(form.get("signal_type") or ""), str(form.get("value") or ""),
+                                  labels=labels, source=str(form.get("source") or ""), note=str(form.get("note") or ""))
+    except (service.BankError, InvalidSignal) as e:
+        return bank_page(request, reviewer, s, bank, status_code=422, error=f"The entry was not added: {e}")
+    return see_other(f"/console/banks/{bank.id}", f"Entry {entry.id} saved.")
+
+
+@router.post("/banks/{bank_id}/entries/{entry_id}/enabled")
+async def bank_toggle_entry(request: Request, bank_id: int, entry_id: int,
+                            reviewer: Reviewer = Depends(posted(Permission.ADMIN)),
+                            s: Session = Depends(get_session)) -> Response:
+    from vigil.banks import service
+
+    form = await request.form()
+    bank = bank_by_id(s, bank_id)
+    try:
+        entry = service.get_entry(s, entry_id)
+    except service.UnknownEntry as e:
+        raise PageError(404, str(e), f"/console/banks/{bank.id}") from None
+    if entry.bank_id != bank.id:
+        raise PageError(404, f"Entry {entry_id} is not in bank {bank.name}.", f"/console/banks/{bank.id}")
+    enabled = form.get("enabled") == "on"
+    service.set_entry_enabled(s, entry_id, enabled)
+    return see_other(f"/console/banks/{bank.id}", f"Entry {entry_id} {'enabled' if enabled else 'disabled'}.")
+
+
+@router.post("/banks/{bank_id}/import")
+async def bank_import(request: Request, bank_id: int, reviewer: Reviewer = Depends(posted(Permission.ADMIN)),
+                      s: Session = Depends(get_session)) -> Response:
+    from vigil.banks import service
+
+    form = await request.form()
+    bank = bank_by_id(s, bank_id)
+    upload = form.get("file")
+    fmt = str(form.get("fmt") or "")
+    if upload is None or isinstance(upload, str):
+        return bank_page(request, reviewer, s, bank, status_code=422, error="Choose a file to import.")
+    data = await upload.read(MAX_IMPORT_BYTES + 1)
+    if len(data) > MAX_IMPORT_BYTES:
+        return bank_page(request, reviewer, s, bank, status_code=413,
+                         error=f"The file is over {MAX_IMPORT_BYTES // 2**20} MB; import it with `vigil bank import`.")
+    try:
+        report = service.import_entries(s, bank, fmt, data)
+    except ValueError as e:
+        return bank_page(request, reviewer, s, bank, status_code=422, error=f"Nothing was imported: {e}")
+    return bank_page(request, reviewer, s, bank, report=report,
+                     flash=f"Imported {upload.filename or 'the file'}: {report.added} added, {report.updated} updated.")
+
+
+# --- queue, cases, decisions ------------------------------------------------------------------------------------
+
+ACTION_LABELS = (("remove", "Remove"), ("disable", "Disable in territories"), ("restrict", "Restrict visibility"),
+                 ("label", "Label"), ("no_action", "No action"))
+DECISION_FIELDS = ("action", "territorial_scope", "ground_type", "ground_reference", "explanation")
+
+
+def iso(moment) -> str:
+    return fmt.as_utc(moment).isoformat() if isinstance(moment, datetime) else (moment or "")
+
+
+def parse_moment(value) -> datetime:
+    return fmt.as_utc(value if isinstance(value, datetime) else datetime.fromisoformat(value))
+
+
+def case_helpers(at: datetime) -> dict:
+    """Template helpers that share one 'now', so every countdown on a page agrees."""
+    return {
+        "iso": iso,
+        "left": lambda deadline: fmt.time_left(parse_moment(deadline), at),
+        "urgent": lambda c: fmt.is_urgent(c["source"] if isinstance(c, dict) else c.source,
+                                          parse_moment(c["deadline"] if isinstance(c, dict) else c.deadline), at),
+    }
+
+
+def review_error_page(e) -> PageError:
+    return PageError(e.status if 400 <= e.status < 500 else 400, str(e), "javascript:history.back()")
+
+
+@router.get("/queue")
+def queue_page(request: Request, reviewer: Reviewer = Depends(allowed(Permission.REVIEW)),
+               s: Session = Depends(get_session)) -> HTMLResponse:
+    from vigil.cases import queue
+
+    at = fmt.now()
+    f = queries.QueueFilter.from_query(request.query_params)
+    cases = queue.list_cases(s, queue=f.queue, source=f.source, category=f.category, language=f.language, at=at)
+    return render(request, reviewer, "queue.html", cases=cases, total=queries.count_open(s, f),
+                  options=queries.filter_options(s), filters=f.__dict__, filter_query=f.as_query(),
+                  names=queries.key_names(s, [c["claimed_by"] for c in cases]), **case_helpers(at))
+
+
+@router.get("/next")
+def next_case(request: Request, skip: int | None = None, reviewer: Reviewer = Depends(allowed(Permission.REVIEW)),
+              s: Session = Depends(get_session)) -> Response:
+    f = queries.QueueFilter.from_query(request.query_params)
+    case_id = queries.next_case_id(s, reviewer.key_id, fmt.now(), f, skip)
+    if case_id is None:
+        return see_other("/console/queue", "No other open case is waiting.")
+    return see_other(f"/console/cases/{case_id}")
+
+
+def load_case(s: Session, case_id: int) -> dict:
+    from vigil.cases import queue
+    from vigil.review.errors import ReviewError
+
+    try:
+        return queue.get_case(s, case_id)
+    except ReviewError as e:
+        raise PageError(e.status, f"There is no case #{case_id}.", "/console/queue") from None
+
+
+def case_context(s: Session, reviewer: Reviewer, c: dict, at: datetime) -> dict:
+    copies = [*c["contents"], *c["near_duplicates"]]
+    primary_text = next((m["text"] for m in copies if m["text"]), None)
+    verdict = (c.get("evidence") or {}).get("text") or {}
+    names = queries.key_names(s, [c["claimed_by"], *(d["reviewer_key_id"] for d in c["decisions"]),
+                                  *(a["decided_by"] for a in c["appeals"]),
+                                  *(x["requested_by"] for x in c["disclosures"]),
+                                  *(x["approved_by"] for x in c["disclosures"])])
+    return {
+        "c": c, "copies": copies, "primary_text": primary_text, "names": names,
+        "spans": fmt.highlight(primary_text, list(verdict.get("hits") or [])) if primary_text else [],
+        "hit_text": lambda h: fmt.hit_text(primary_text or "", h),
+        "sources": queries.entry_sources(s, (c.get("evidence") or {}).get("matches") or []),
+        "mine": c["claimed_by"] == reviewer.key_id,
+        "claimed_by_other": c["claimed_by"] is not None and c["claimed_by"] != reviewer.key_id,
+        "can_approve": reviewer.can(Permission.APPROVE_DISCLOSURE),
+        "actions": ACTION_LABELS, **case_helpers(at),
+    }
+
+
+def case_page(request: Request, reviewer: Reviewer, s: Session, case_id: int, status_code: int = 200,
+              d: dict | None = None, error: str | None = None) -> HTMLResponse:
+    at = fmt.now()
+    c = load_case(s, case_id)
+    return render(request, reviewer, "case.html", status_code=status_code, error=error,
+                  d=d or {}, **case_context(s, reviewer, c, at))
+
+
+@router.get("/cases/{case_id}")
+def case_view(request: Request, case_id: int, reviewer: Reviewer = Depends(allowed(Permission.REVIEW)),
+              s: Session = Depends(get_session)) -> HTMLResponse:
+    return case_page(request, reviewer, s, case_id)
+
+
+@router.post("/cases/{case_id}/claim")
+async def case_claim(request: Request, case_id: int, reviewer: Reviewer = Depends(posted(Permission.REVIEW)),
+                     s: Session = Depends(get_session)) -> Response:
+    from vigil.cases import policy, queue
+    from vigil.review.errors import ReviewError
+
+    try:
+        queue.claim(s, case_id, reviewer.key_id, policy=policy.current())
+    except ReviewError as e:
+        return case_page(request, reviewer, s, case_id, status_code=e.status, error=str(e))
+    return see_other(f"/console/cases/{case_id}", f"Case #{case_id} is yours for {policy.current().claim_minutes} minutes.")
+
+
+async def decision_form(request: Request) -> dict:
+    form = await request.form()
+    return {name: str(form.get(name) or "") for name in DECISION_FIELDS}
+
+
+def decision_in(d: dict):
+    from vigil.review.decisions import DecisionIn
+
+    scope = [part for part in (p.strip() for p in d["territorial_scope"].split(",")) if part]
+    return DecisionIn(action=d["action"], ground_type=d["ground_type"], ground_reference=d["ground_reference"],
+                      explanation=d["explanation"], territorial_scope=scope).validated()
+
+
+def preview_statements(c: dict, copies: list[dict], d, at: datetime) -> tuple[list[tuple[str, dict]], list[str]]:
+    """The statements of reasons this decision will produce, one per copy, and any reason one would be refused.
+
+    The facts are those vigil.review.decisions.record gives each copy; the puid is assigned when it is recorded.
+    """
+    from vigil.transparency import sor
+
+    evidence = c.get("evidence") or {}
+    detected = bool(evidence.get("matches")) or (evidence.get("text") or {}).get("verdict") in ("violating", "review")
+    out, problems = [], []
+    for m in copies:
+        statement = sor.build_statement(sor.DecisionFacts(
+            puid=f"pending-c{m['id']}", action=d.action, territorial_scope=d.territorial_scope,
+            ground_type=d.ground_type, ground_reference=d.ground_reference, explanation=d.explanation,
+            content_type=[m["type"]], content_date=parse_moment(m["first_seen_at"]).date(), decision_date=at.date(),
+            source=c["source"], automated_detection=detected, automated_decision="not", category=None,
+            language=c["language"]))
+        problems += [f"{m['content_id']}: {p}" for p in sor.validate_statement(statement)]
+        out.append((m["content_id"], statement))
+    return out, problems
+
+
+@router.post("/cases/{case_id}/preview")
+async def case_preview(request: Request, case_id: int, reviewer: Reviewer = Depends(posted(Permission.REVIEW)),
+                       s: Session = Depends(get_session)) -> HTMLResponse:
+    from vigil.review.errors import ReviewError
+
+    raw = await decision_form(request)
+    try:
+        d = decision_in(raw)
+    except ReviewError as e:
+        return case_page(request, reviewer, s, case_id, status_code=422, d=raw, error=f"{e} Nothing was decided yet.")
+    at = fmt.now()
+    c = load_case(s, case_id)
+    context = case_context(s, reviewer, c, at)
+    statements, problems = ([], []) if d.action == "no_action" else preview_statements(c, context["copies"], d, at)
+    if problems:
+        return case_page(request, reviewer, s, case_id, status_code=422, d=raw,
+                         error="The statement of reasons would be refused: " + "; ".join(problems))
+    return render(request, reviewer, "preview.html", d={**raw, "scope": d.territorial_scope},
+                  action_label=dict(ACTION_LABELS)[d.action], statements=statements,
+                  no_statement="A decision to take no action restricts nothing, so no statement of reasons is owed "
+                  "(DSA Art. 17(1)); the notifiers are told the outcome.", **context)
+
+
+@router.post("/cases/{case_id}/decision")
+async def case_decide(request: Request, case_id: int, reviewer: Reviewer = Depends(posted(Permission.REVIEW)),
+                      s: Session = Depends(get_session)) -> Response:
+    from vigil.cases import policy
+    from vigil.review import decisions
+    from vigil.review.errors import ReviewError
+
+    raw = await decision_form(request)
+    try:
+        decision = decisions.decide(s, case_id, decision_in(raw), reviewer.key_id, policy=policy.current())
+    except ReviewError as e:
+        return case_page(request, reviewer, s, case_id, status_code=e.status, d=raw, error=str(e))
+    return see_other("/console/queue", f"Case #{case_id} decided: {decision.action} (decision {decision.id}).")
+
+
+@router.post("/cases/{case_id}/disclosures")
+async def case_disclosure(request: Request, case_id: int, reviewer: Reviewer = Depends(posted(Permission.REVIEW)),
+                          s: Session = Depends(get_session)) -> Response:
+    from vigil.review import disclosures
+    from vigil.review.errors import ReviewError
+
+    form = await request.form()
+    try:
+        d = disclosures.request(s, case_id, str(form.get("authority") or ""), str(form.get("legal_basis") or ""),
+                                str(form.get("reason") or ""), reviewer.key_id)
+    except ReviewError as e:
+        return case_page(request, reviewer, s, case_id, status_code=e.status, error=str(e))
+    return see_other(f"/console/cases/{case_id}", f"Disclosure {d.id} is waiting for a second approver.")
+
+
+@router.post("/disclosures/{disclosure_id}/approve")
+async def disclosure_approve(request: Request, disclosure_id: int,
+                             reviewer: Reviewer = Depends(posted(Permission.APPROVE_DISCLOSURE)),
+                             s: Session = Depends(get_session)) -> Response:
+    from vigil.review import disclosures
+    from vigil.review.errors import ReviewError
+
+    try:
+        d = disclosures.decide(s, disclosure_id, reviewer.key_id, reviewer.role, True)
+    except ReviewError as e:
+        raise review_error_page(e) from None
+    return see_other(f"/console/cases/{d.case_id}", f"Disclosure {d.id} approved and sent.")
