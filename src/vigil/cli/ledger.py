@@ -1,4 +1,4 @@
-"""`vigil ledger` (verify, checkpoint, show, key) and `vigil report transparency`."""
+"""`vigil ledger` (verify, checkpoint, show, key), `vigil report transparency` and `vigil statements`."""
 
 from __future__ import annotations
 
@@ -18,6 +18,8 @@ from vigil.cli.common import DbOption, fail
 ledger_app = typer.Typer(help="The tamper-evident decision ledger: verify it, publish signed checkpoints, inspect it.",
                          no_args_is_help=True)
 report_app = typer.Typer(help="Reports computed from the ledger and the cases.", no_args_is_help=True)
+statements_app = typer.Typer(help="Statements of reasons and their submission to the EU Transparency Database.",
+                             no_args_is_help=True)
 
 
 def _url(db: str | None) -> str:
@@ -205,7 +207,55 @@ def transparency(
         typer.echo(f"wrote {output}", err=True)
 
 
+@statements_app.command()
+def submit(
+    db: DbOption = None,
+    endpoint: Annotated[Optional[str], typer.Option(envvar="VIGIL_TDB_URL", help="Base URL of the Transparency Database API.")] = None,
+    token_env: Annotated[str, typer.Option(help="Name of the environment variable that holds the Bearer token.")] = "VIGIL_TDB_TOKEN",
+) -> None:
+    """Send every pending statement that is due, in batches of up to 100; exit 1 if any failed."""
+    import os
+
+    from vigil.transparency.submit import SubmitError, config, submit_pending
+
+    try:
+        base, token = config(endpoint, os.environ.get(token_env))
+    except SubmitError as exc:
+        raise fail(str(exc), f"e.g. export VIGIL_TDB_URL=https://transparency.dsa.ec.europa.eu {token_env}=...")
+    result = submit_pending(_url(db), base, token)
+    typer.echo(f"submitted {result.submitted}, failed {result.failed}, to retry later {result.retrying}")
+    for error in result.errors:
+        typer.echo(f"  failed: {error}", err=True)
+    if result.failed:
+        raise typer.Exit(1)
+
+
+@statements_app.command("list")
+def list_statements(
+    db: DbOption = None,
+    state: Annotated[Optional[str], typer.Option(help="Only this state: pending, submitted or failed.")] = None,
+    limit: Annotated[int, typer.Option(min=1, help="At most this many, newest first.")] = 50,
+) -> None:
+    """List statements of reasons with their submission state."""
+    import sqlalchemy as sa
+
+    from vigil.store.db import session_scope
+    from vigil.store.statements import STATES, Statement
+
+    if state is not None and state not in STATES:
+        raise fail(f"unknown state {state!r}", f"use one of {', '.join(STATES)}")
+    with session_scope(_url(db)) as s:
+        query = sa.select(Statement).order_by(Statement.id.desc()).limit(limit)
+        if state:
+            query = query.where(Statement.state == state)
+        table = Table("puid", "decided", "state", "attempts", "last error")
+        for st in s.scalars(query):
+            table.add_row(st.puid, st.decision_date.isoformat(), st.state, str(st.attempts), st.last_error or "")
+    Console().print(table)
+
+
 def register(app: typer.Typer) -> None:
     """Add this area's commands to the root app."""
     app.add_typer(ledger_app, name="ledger")
     app.add_typer(report_app, name="report")
+    app.add_typer(statements_app, name="statements")

@@ -1,0 +1,178 @@
+"""Send pending statements of reasons to the EU Transparency Database, at least once, in batches of 100.
+
+The `statements` table is the outbox: a statement stays pending until the Database accepted it.
+A 422 names the statements at fault (`errors` keyed `statements.<n>.<field>`); those are marked
+failed with the Database's words and the rest of the batch is sent again at once, because the
+Database stores nothing from a batch with an error. A duplicate-puid answer means an earlier attempt
+got through (its response was lost), so that statement counts as submitted. Network errors, 429
+and 5xx retry with exponential backoff.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+
+import httpx
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from vigil.store.db import session_scope
+from vigil.store.statements import Statement
+from vigil.transparency.sor import validate_statement
+
+ENDPOINT_ENV = "VIGIL_TDB_URL"
+TOKEN_ENV = "VIGIL_TDB_TOKEN"
+BATCH_PATH = "/api/v1/statements"
+MAX_BATCH = 100  # the Database accepts 1..100 statements per request
+FIRST_RETRY = timedelta(seconds=30)
+MAX_RETRY = timedelta(hours=6)
+MAX_ATTEMPTS = 12  # about two days of retries at the capped backoff
+ERROR_KEY = re.compile(r"^statements\.(\d+)\.(.+)$")
+
+
+class SubmitError(RuntimeError):
+    """The endpoint or token is not usable; nothing was marked failed."""
+
+
+@dataclass
+class SubmitResult:
+    submitted: int = 0
+    failed: int = 0
+    retrying: int = 0
+    errors: list[str] = field(default_factory=list)
+
+
+def backoff(attempts: int) -> timedelta:
+    return min(FIRST_RETRY * (2 ** max(0, attempts - 1)), MAX_RETRY)
+
+
+def config(endpoint: str | None = None, token: str | None = None) -> tuple[str, str]:
+    endpoint = endpoint or os.environ.get(ENDPOINT_ENV)
+    token = token or os.environ.get(TOKEN_ENV)
+    if not endpoint or not token:
+        raise SubmitError(f"set the Transparency Database endpoint and token ({ENDPOINT_ENV}, {TOKEN_ENV})")
+    return endpoint.rstrip("/"), token
+
+
+def submit_pending(db_url: str, endpoint: str, token: str, *, client: httpx.Client | None = None,
+                   now: datetime | None = None, max_batches: int | None = None) -> SubmitResult:
+    """Send every statement that is due, a batch (one transaction) at a time."""
+    result = SubmitResult()
+    own = client is None
+    client = client or httpx.Client(timeout=30.0)
+    try:
+        batches = 0
+        while max_batches is None or batches < max_batches:
+            with session_scope(db_url) as s:
+                sent = _submit_batch(s, client, endpoint, token, now or datetime.now(timezone.utc), result)
+            batches += 1
+            if not sent:
+                break
+    finally:
+        if own:
+            client.close()
+    return result
+
+
+def _due(session: Session, now: datetime) -> list[Statement]:
+    query = (sa.select(Statement).where(Statement.state == "pending", Statement.next_attempt_at <= now)
+             .order_by(Statement.id).limit(MAX_BATCH))
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)  # several submitters never send one statement twice at once
+    return list(session.scalars(query))
+
+
+def _submit_batch(session: Session, client: httpx.Client, endpoint: str, token: str, now: datetime,
+                  result: SubmitResult) -> int:
+    """One batch; returns how many statements it settled or rescheduled (0 = nothing was due)."""
+    batch = _due(session, now)
+    if not batch:
+        return 0
+    ready = []
+    for st in batch:
+        problems = validate_statement(st.body)
+        if problems:
+            _fail(st, "; ".join(problems), result)
+        else:
+            ready.append(st)
+    while ready:
+        try:
+            response = client.post(endpoint + BATCH_PATH, json={"statements": [st.body for st in ready]},
+                                   headers={"Authorization": f"Bearer {token}", "Accept": "application/json"})
+        except httpx.HTTPError as exc:
+            _retry_all(ready, now, f"{type(exc).__name__}: {exc}", result)
+            break
+        if response.status_code in (200, 201):
+            for st in ready:
+                _done(st, now, result)
+            break
+        if response.status_code == 422:
+            ready = _settle_rejected(ready, _json(response), now, result)
+            continue
+        if response.status_code in (401, 403):
+            _retry_all(ready, now, f"the Transparency Database refused the token (HTTP {response.status_code})", result)
+            break
+        _retry_all(ready, now, f"HTTP {response.status_code}: {response.text[:200]}", result)
+        break
+    return len(batch)
+
+
+def _settle_rejected(ready: list[Statement], body: dict, now: datetime, result: SubmitResult) -> list[Statement]:
+    """Apply a 422 to the statements it names; return the ones to send again."""
+    per_statement: dict[int, list[str]] = {}
+    errors = body.get("errors") if isinstance(body.get("errors"), dict) else {}
+    for key, messages in errors.items():
+        m = ERROR_KEY.match(str(key))
+        if m and int(m.group(1)) < len(ready):
+            texts = messages if isinstance(messages, list) else [messages]
+            per_statement.setdefault(int(m.group(1)), []).extend(f"{m.group(2)}: {t}" for t in texts)
+    if not per_statement:  # a 422 we cannot attribute: do not loop on it
+        _retry_all(ready, now, f"HTTP 422 without per-statement errors: {body.get('message', '')}"[:500], result)
+        return []
+    remaining = []
+    for i, st in enumerate(ready):
+        problems = per_statement.get(i)
+        if problems is None:
+            remaining.append(st)
+        elif all(p.startswith("puid:") and "unique" in p for p in problems):
+            _done(st, now, result)  # an earlier attempt got through; its answer was lost
+        else:
+            _fail(st, "; ".join(problems), result)
+    return remaining
+
+
+def _json(response: httpx.Response) -> dict:
+    try:
+        body = response.json()
+    except ValueError:
+        return {}
+    return body if isinstance(body, dict) else {}
+
+
+def _done(st: Statement, now: datetime, result: SubmitResult) -> None:
+    st.state, st.submitted_at, st.last_error = "submitted", now, None
+    st.attempts += 1
+    result.submitted += 1
+
+
+def _fail(st: Statement, error: str, result: SubmitResult) -> None:
+    st.state, st.last_error = "failed", error[:5000]
+    st.attempts += 1
+    result.failed += 1
+    result.errors.append(f"{st.puid}: {error}")
+
+
+def _retry_all(statements: list[Statement], now: datetime, error: str, result: SubmitResult) -> None:
+    for st in statements:
+        st.attempts += 1
+        st.last_error = error[:5000]
+        if st.attempts >= MAX_ATTEMPTS:
+            st.state = "failed"
+            result.failed += 1
+            result.errors.append(f"{st.puid}: gave up after {st.attempts} attempts: {error}")
+        else:
+            st.next_attempt_at = now + backoff(st.attempts)
+            result.retrying += 1
