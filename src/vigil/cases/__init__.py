@@ -1,1 +1,1 @@
-"""cases."""
+"""Notice and action, first half: notices in, grouped into cases, checked once, prioritised and queued."""

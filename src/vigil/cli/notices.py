@@ -1,7 +1,142 @@
-"""CLI commands for notices (filled in by its owner)."""
+"""`vigil outbox`, `vigil cases` and `vigil retention`: deliver webhooks, read the queue, purge expired content."""
+
+from __future__ import annotations
+
+import signal
+import threading
+from typing import Annotated, Optional
 
 import typer
+from rich.console import Console
+from rich.table import Table
+
+from vigil.cli.common import DbOption, fail
+
+outbox_app = typer.Typer(help="The webhook outbox: actions, restores and notifications to the platform.", no_args_is_help=True)
+cases_app = typer.Typer(help="Cases: notices grouped by content, in priority order.", no_args_is_help=True)
+retention_app = typer.Typer(help="Retention of removed content for reinstatement (TCO Art. 6).", no_args_is_help=True)
+
+
+def _url(db: str | None) -> str:
+    from vigil.config import database_url
+    from vigil.store.db import upgrade
+
+    url = database_url(db)
+    try:
+        upgrade(url)
+    except Exception as e:  # any driver error: say where we tried, and what to check
+        raise fail(f"could not open the database at {url.split('@')[-1]}: {e}",
+                   "check --db / VIGIL_DATABASE_URL and that the server is running")
+    return url
+
+
+@outbox_app.command("deliver")
+def deliver(
+    db: DbOption = None,
+    once: Annotated[bool, typer.Option("--once", help="Deliver what is due now, then exit (for cron).")] = False,
+    poll: Annotated[float, typer.Option(min=0.05, max=60, help="Seconds between rounds when idle.")] = 0.5,
+    batch: Annotated[int, typer.Option(min=1, max=1000, help="Messages claimed per round.")] = 50,
+) -> None:
+    """Post pending webhooks (signed, with idempotency keys), retrying with backoff; runs until Ctrl-C unless --once.
+
+    The target is VIGIL_WEBHOOK_URL; the HMAC secret is VIGIL_WEBHOOK_SECRET or a generated file in the state folder.
+    """
+    import httpx
+
+    from vigil import outbox
+
+    url = _url(db)
+    if once:
+        total = {"delivered": 0, "retry": 0, "dead": 0, "waiting": 0}
+        with httpx.Client(timeout=outbox.TIMEOUT_SECONDS) as client:
+            while True:
+                counts = outbox.deliver_due(url, client, batch)
+                for k, v in counts.items():
+                    total[k] += v
+                if not any(counts.values()):
+                    break
+        typer.echo(", ".join(f"{k}: {v}" for k, v in total.items()))
+        return
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    typer.echo(f"delivering webhooks to {outbox.configured_url() or '(no VIGIL_WEBHOOK_URL set: messages wait)'}; Ctrl-C stops")
+    outbox.run_worker(url, stop, poll_seconds=poll, batch=batch)
+
+
+@outbox_app.command("list")
+def list_outbox(
+    db: DbOption = None,
+    state: Annotated[Optional[str], typer.Option(help="pending, delivered or dead.")] = None,
+    limit: Annotated[int, typer.Option(min=1, max=10_000)] = 50,
+) -> None:
+    """Show deliveries, newest first, with counts by state."""
+    import sqlalchemy as sa
+
+    from vigil import outbox
+    from vigil.store.cases import OutboxMessage
+    from vigil.store.db import session_scope
+
+    if state is not None and state not in outbox.STATES:
+        raise fail(f"unknown state {state!r}", f"use one of {', '.join(outbox.STATES)}")
+    with session_scope(_url(db)) as s:
+        counts = dict(s.execute(sa.select(OutboxMessage.state, sa.func.count()).group_by(OutboxMessage.state)).all())
+        q = sa.select(OutboxMessage).order_by(OutboxMessage.id.desc()).limit(limit)
+        if state:
+            q = q.where(OutboxMessage.state == state)
+        rows = s.scalars(q).all()
+    table = Table(title=", ".join(f"{k}: {counts.get(k, 0)}" for k in outbox.STATES))
+    for col in ("id", "event", "state", "attempts", "last error"):
+        table.add_column(col)
+    for m in rows:
+        table.add_row(str(m.id), m.event, m.state, str(m.attempts), (m.last_error or "")[:80])
+    Console().print(table)
+
+
+@cases_app.command("list")
+def list_cases(
+    db: DbOption = None,
+    queue: Annotated[Optional[str], typer.Option(help="Only this queue.")] = None,
+    state: Annotated[Optional[str], typer.Option(help="open, claimed, decided or appealed (default: open and claimed).")] = None,
+    limit: Annotated[int, typer.Option(min=1, max=500)] = 50,
+) -> None:
+    """Cases in priority order, with deadlines and the time left."""
+    from vigil.cases import queue as q
+    from vigil.store.db import session_scope
+
+    if state is not None and state not in q.STATES:
+        raise fail(f"unknown state {state!r}", f"use one of {', '.join(q.STATES)}")
+    with session_scope(_url(db)) as s:
+        rows = q.list_cases(s, queue=queue, state=state, limit=limit)
+    table = Table()
+    for col in ("id", "priority", "source", "queue", "state", "notices", "deadline", "time left"):
+        table.add_column(col)
+    for c in rows:
+        left = c["time_left"]
+        shown = f"{'-' if left < 0 else ''}{int(abs(left)) // 3600}h{int(abs(left)) % 3600 // 60:02d}m"
+        table.add_row(str(c["id"]), f"{c['priority']:.2f}", c["source"], c["queue"], c["state"], str(c["notice_count"]),
+                      c["deadline"][:19], f"[red]{shown}[/red]" if c["overdue"] else shown)
+    Console().print(table)
+
+
+@retention_app.command("purge")
+def purge(db: DbOption = None) -> None:
+    """Delete removed content whose retention period has ended (unless under appeal), and tell the platform."""
+    from vigil.review.retention import purge_expired
+    from vigil.store.db import session_scope
+
+    url, total = _url(db), 0
+    while True:
+        with session_scope(url) as s:
+            n = purge_expired(s)
+        total += n
+        if n == 0:
+            break
+    typer.echo(f"purged {total} copies")
 
 
 def register(app: typer.Typer) -> None:
     """Add this area's commands to the root app."""
+    app.add_typer(outbox_app, name="outbox")
+    app.add_typer(cases_app, name="cases")
+    app.add_typer(retention_app, name="retention")

@@ -1,1 +1,1 @@
-"""review."""
+"""Notice and action, second half: decisions on whole cases, appeals, disclosures, and retention."""

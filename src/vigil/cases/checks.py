@@ -1,0 +1,84 @@
+"""Vigil's checks, run once per case when it opens: bank matches for its hashes, the text detector for its text.
+
+The result is the case's evidence (plain JSON), which feeds priority, automatic action and the console.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+
+from vigil.cases.notice import ContentIn
+from vigil.cases.priority import CRISIS_LABELS
+from vigil.signals import Signal
+
+EXACT_TYPES = frozenset({"md5", "sha256"})
+
+_matchers: dict = {}
+_lock = threading.Lock()
+
+
+def matcher_for(db_url: str):
+    """One Matcher per database per process: it keeps its index warm and refreshes itself.
+
+    Imported on first use, like the detector: only processes that open cases need the indexes and lexicons.
+    """
+    from vigil.match import Matcher
+
+    with _lock:
+        if db_url not in _matchers:
+            _matchers[db_url] = Matcher(db_url)
+        return _matchers[db_url]
+
+
+@dataclass(frozen=True)
+class Evidence:
+    matches: list[dict]
+    text: dict | None
+    crisis: bool
+
+    @property
+    def bank_match(self) -> bool:
+        return bool(self.matches)
+
+    @property
+    def detector_score(self) -> float:
+        return float(self.text["score"]) if self.text else 0.0
+
+    def to_dict(self) -> dict:
+        return {"matches": self.matches, "text": self.text, "crisis": self.crisis}
+
+
+def is_crisis(labels: dict, category: str | None) -> bool:
+    values = {str(v).lower() for v in labels.values()} | {str(k).lower() for k, v in labels.items() if v is True}
+    return bool(values & CRISIS_LABELS) or (category or "") in CRISIS_LABELS
+
+
+def check(db_url: str, contents: list[ContentIn], categories: list[str | None]) -> list[Evidence]:
+    """Evidence for each content: its bank matches, and one detector pass over all the texts."""
+    signals = [[Signal(t, v, None) for t, v in c.hashes.items()] for c in contents]
+    matcher = matcher_for(db_url) if any(signals) else None
+    texts = [(i, c.text) for i, c in enumerate(contents) if c.text]
+    verdicts = {}
+    if texts:
+        from vigil.text.detect import Detector
+
+        verdicts = dict(zip([i for i, _ in texts], Detector.default().check_many([t for _, t in texts])))
+    out = []
+    for i, (group, category) in enumerate(zip(signals, categories)):
+        matches = matcher.match(group) if group else []
+        labels: dict = {}
+        for m in matches:
+            labels.update(m.labels)
+        verdict = verdicts.get(i)
+        out.append(Evidence(matches=[m.to_dict() for m in matches], text=verdict.to_dict() if verdict else None,
+                            crisis=is_crisis(labels, category or (verdict.category if verdict else None))))
+    return out
+
+
+def verified_exact_match(evidence: dict, banks: frozenset[str]) -> dict | None:
+    """The first match that allows automatic action: an exact match to an entry in a bank the operator verified."""
+    for m in evidence.get("matches", []):
+        if m["bank"] in banks and (m["signal_type"] in EXACT_TYPES or m["distance"] == 0):
+            return m
+    return None

@@ -1,0 +1,339 @@
+"""Notice intake: store a batch of notices, group them into cases, and open, check and prioritise new cases.
+
+Set-based, because peaks after an attack run to thousands of notices a second: one idempotency query,
+one dedupe-key query, in-memory near-duplicate searches, then bulk inserts and one bulk update per batch.
+Intake is serialised per database (an advisory lock on PostgreSQL, SQLite's single writer), so two
+batches never open two cases for the same content; the lock is held until the caller commits.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from vigil.cases import checks, priority
+from vigil.cases.dedupe import ContentKeys, Groups, batch_pdq_pairs, content_keys, near_index, same_video
+from vigil.cases.notice import NoticeIn
+from vigil.cases.policy import CasePolicy
+from vigil.cases.routing import route
+from vigil.store.cases import Case, CaseContent, CaseKey, Decision, Notice, NotifierRecord
+
+INTAKE_LOCK = 0x5649_4749_4C01  # pg_advisory_xact_lock key for notice intake ("VIGIL" + 1)
+OPEN_STATES = ("open", "claimed")
+DECIDED_STATES = ("decided", "appealed")
+CHUNK = 2000  # keys per IN (...) query, well under SQLite's and PostgreSQL's parameter limits
+
+
+class IntakeError(ValueError):
+    """A notice that cannot be taken as sent (for example a reused idempotency key); the message says why."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+@dataclass(frozen=True)
+class Receipt:
+    notice_id: int
+    case_id: int
+    received_at: datetime
+    digest: str
+    duplicate: bool
+
+    def to_dict(self) -> dict:
+        return {"notice_id": self.notice_id, "case_id": self.case_id,
+                "receipt": {"received_at": self.received_at.isoformat(), "digest": self.digest},
+                "duplicate": self.duplicate}
+
+
+def utc(dt: datetime | None) -> datetime | None:
+    """SQLite hands back naive datetimes; every datetime Vigil stores is UTC."""
+    return dt.replace(tzinfo=timezone.utc) if dt is not None and dt.tzinfo is None else dt
+
+
+def serialise(session: Session) -> None:
+    """Take the intake lock for the rest of this transaction."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": INTAKE_LOCK})
+    else:
+        # A write as the first statement takes SQLite's write lock now (waiting on busy_timeout), so
+        # everything read below is current until commit.
+        session.execute(sa.update(Case).where(Case.id == -1).values(id=Case.id))
+
+
+def _chunks(items: list, n: int = CHUNK):
+    for i in range(0, len(items), n):
+        yield items[i : i + n]
+
+
+def db_url_of(session: Session) -> str:
+    return session.get_bind().url.render_as_string(hide_password=False)
+
+
+def ingest(session: Session, notices: list[NoticeIn], *, policy: CasePolicy, now: datetime | None = None,
+           db_url: str | None = None) -> list[Receipt | IntakeError]:
+    """Take `notices` (already validated); one Receipt or IntakeError per notice, in order."""
+    now = now or datetime.now(timezone.utc)
+    db_url = db_url or db_url_of(session)
+    serialise(session)
+    results: list[Receipt | IntakeError | None] = [None] * len(notices)
+    digests = [n.digest() for n in notices]
+
+    # 1. Idempotency: a key seen before (or earlier in this batch) returns the first notice's receipt.
+    new: list[int] = []
+    first_in_batch: dict[str, int] = {}
+    keys = [n.idempotency_key for n in notices if n.idempotency_key]
+    seen: dict[str, tuple] = {}
+    for chunk in _chunks(keys):
+        for r in session.execute(sa.select(Notice.idempotency_key, Notice.id, Notice.case_id, Notice.received_at,
+                                           Notice.digest).where(Notice.idempotency_key.in_(chunk))):
+            seen[r[0]] = tuple(r[1:])
+    later: list[tuple[int, int]] = []
+    for i, n in enumerate(notices):
+        k = n.idempotency_key
+        if k and k in seen:
+            nid, cid, at, digest = seen[k]
+            results[i] = (Receipt(nid, cid, utc(at), digest, True) if digest == digests[i] else
+                          IntakeError("idempotency_conflict", f"idempotency key {k!r} was already used for a different "
+                                      "notice; use a new key for a new notice"))
+        elif k and k in first_in_batch:
+            later.append((i, first_in_batch[k]))
+        else:
+            if k:
+                first_in_batch[k] = i
+            new.append(i)
+    if new:
+        _ingest_new(session, notices, digests, new, results, policy=policy, now=now, db_url=db_url)
+    for i, j in later:
+        first = results[j]
+        if isinstance(first, Receipt) and first.digest == digests[i]:
+            results[i] = Receipt(first.notice_id, first.case_id, first.received_at, first.digest, True)
+        else:
+            results[i] = IntakeError("idempotency_conflict", f"idempotency key {notices[i].idempotency_key!r} is used "
+                                     "twice in this batch for different notices")
+    return results  # type: ignore[return-value]
+
+
+def _ingest_new(session: Session, notices: list[NoticeIn], digests: list[str], new: list[int],
+                results: list, *, policy: CasePolicy, now: datetime, db_url: str) -> None:
+    items = [notices[i] for i in new]
+    keys: list[ContentKeys] = [content_keys(n.content) for n in items]
+
+    # 2. Candidate cases: exact keys from the DB, near-duplicate PDQs and videos from memory.
+    wanted = sorted({k for ck in keys for _kind, k in ck.exact})
+    key_cases: dict[str, set[int]] = {}
+    for chunk in _chunks(wanted):
+        for k, cid in session.execute(sa.select(CaseKey.key, CaseKey.case_id).where(CaseKey.key.in_(chunk))):
+            key_cases.setdefault(k, set()).add(cid)
+    index = near_index(db_url)
+    with index.lock:
+        index.refresh(session)
+        pdq_values = [ck.pdq for ck in keys if ck.pdq]
+        pdq_hits = dict(zip(pdq_values, index.pdq_cases(pdq_values)))
+        video_hits = {ck.video: index.video_cases(ck.video) for ck in keys if ck.video}
+    candidates: list[set[int]] = []
+    for ck in keys:
+        found: set[int] = set()
+        for _kind, k in ck.exact:
+            found |= key_cases.get(k, set())
+        if ck.pdq:
+            found |= pdq_hits[ck.pdq]
+        if ck.video:
+            found |= video_hits[ck.video]
+        candidates.append(found)
+
+    # 3. Which candidates can take more notices: open cases, and decided ones whose decision acted.
+    all_cands = sorted(set().union(*candidates))
+    states: dict[int, str] = {}
+    for chunk in _chunks(all_cands):
+        states.update(session.execute(sa.select(Case.id, Case.state).where(Case.id.in_(chunk))).all())
+    decided = [c for c in all_cands if states.get(c) in DECIDED_STATES]
+    acted: dict[int, Decision] = {}
+    for chunk in _chunks(decided):
+        for d in session.scalars(sa.select(Decision).where(Decision.case_id.in_(chunk)).order_by(Decision.id)):
+            acted[d.case_id] = d  # the latest decision wins
+    eligible = {c for c in all_cands if states.get(c) in OPEN_STATES
+                or (c in acted and acted[c].action != "no_action")}
+
+    # 4. Group: items with each other (shared keys, near PDQs, same video) and with eligible cases.
+    g = Groups()
+    owner: dict[str, int] = {}
+    for pos, ck in enumerate(keys):
+        g.find(("i", pos))
+        for _kind, k in ck.exact:
+            if k in owner:
+                g.union(("i", owner[k]), ("i", pos))
+            else:
+                owner[k] = pos
+        for c in candidates[pos] & eligible:
+            g.union(("c", c), ("i", pos))
+    distinct_pdq = sorted({ck.pdq for ck in keys if ck.pdq})
+    for a, b in batch_pdq_pairs(distinct_pdq):
+        g.union(("i", owner["pdq:" + distinct_pdq[a]]), ("i", owner["pdq:" + distinct_pdq[b]]))
+    video_reps: list[tuple[str, int]] = []
+    for pos, ck in enumerate(keys):
+        if ck.video and not candidates[pos] & eligible:
+            match = next((p for v, p in video_reps if same_video(ck.video, v)), None)
+            if match is None:
+                video_reps.append((ck.video, pos))
+            else:
+                g.union(("i", match), ("i", pos))
+
+    components = g.components([("i", p) for p in range(len(items))])
+    target: dict[int, int] = {}  # item position -> case id
+    fresh: list[list[int]] = []  # item positions of each new case
+    for root, members in components.items():
+        positions = [m[1] for m in members]
+        linked = sorted({c for p in positions for c in candidates[p] & eligible},
+                        key=lambda c: (states[c] not in OPEN_STATES, c))
+        if linked:
+            for p in positions:
+                target[p] = linked[0]
+        else:
+            fresh.append(sorted(positions))
+
+    notifier_ids = sorted({n.notifier.id for n in items if n.notifier and n.notifier.id})
+    weights: dict[str, float] = {}
+    for chunk in _chunks(notifier_ids):
+        for r in session.execute(sa.select(NotifierRecord).where(NotifierRecord.notifier_id.in_(chunk))).scalars():
+            weights[r.notifier_id] = priority.notifier_weight(r.accurate, r.inaccurate)
+
+    def weight(n: NoticeIn) -> float:
+        return weights.get(n.notifier.id, 0.5) if n.notifier and n.notifier.id else 0.5
+
+    # 5. New cases: checked once, routed, prioritised.
+    leads = [items[ps[0]] for ps in fresh]
+    evidence = checks.check(db_url, [n.content for n in leads], [n.category for n in leads]) if fresh else []
+    case_rows = []
+    for ps, lead, ev in zip(fresh, leads, evidence):
+        members = [items[p] for p in ps]
+        source = lead.source
+        for n in members:
+            source = priority.stronger_source(source, n.source)
+        category = next((n.category for n in members if n.category), None) or (ev.text or {}).get("category")
+        language = next((n.language for n in members if n.language), None)
+        inputs = priority.PriorityInputs(
+            source=source, category=category, crisis=ev.crisis, bank_match=ev.bank_match,
+            detector_score=ev.detector_score, notice_count=len(members),
+            notifier_confidence=max(weight(n) for n in members),
+            views=max((n.content.views or 0) for n in members))
+        orders = [now for n in members if n.source == "authority_order"]
+        case_rows.append({
+            "state": "open",
+            "queue": route(policy.queue_rules, policy.default_queue, category=category, language=language, source=source),
+            "priority": priority.priority(inputs), "source": source, "category": category, "language": language,
+            "content_type": lead.content.inferred_type(),
+            "deadline": priority.deadline(inputs, now, policy.service_levels_hours, orders[0] if orders else None),
+            "evidence": ev.to_dict(), "notice_count": len(members),
+            "notifier_confidence": inputs.notifier_confidence, "views": inputs.views,
+            "created_at": now, "updated_at": now,
+        })
+    if case_rows:
+        ids = session.execute(sa.insert(Case).returning(Case.id, sort_by_parameter_order=True), case_rows).scalars().all()
+        for ps, cid in zip(fresh, ids):
+            for p in ps:
+                target[p] = cid
+
+    # 6. The notices themselves.
+    notice_rows = []
+    for pos, n in enumerate(items):
+        c, nf = n.content, n.notifier
+        notice_rows.append({
+            "case_id": target[pos], "source": n.source, "authority": n.authority, "order_reference": n.order_reference,
+            "content_id": c.id, "content_url": c.url, "content_type": c.inferred_type(), "content_text": c.text,
+            "content_hashes": c.hashes, "uploader_id": c.uploader_id, "explanation": n.explanation,
+            "notifier_id": nf.id if nf else None, "notifier_name": nf.name if nf else None,
+            "notifier_email": nf.email if nf else None, "good_faith": n.good_faith, "category": n.category,
+            "language": n.language, "views": c.views, "received_at": now, "idempotency_key": n.idempotency_key,
+            "digest": digests[new[pos]],
+        })
+    notice_ids = session.execute(sa.insert(Notice).returning(Notice.id, sort_by_parameter_order=True),
+                                 notice_rows).scalars().all()
+    for pos, nid in enumerate(notice_ids):
+        results[new[pos]] = Receipt(nid, target[pos], now, digests[new[pos]], False)
+
+    # 7. Copies and keys the cases did not hold yet.
+    touched = sorted(set(target.values()))
+    have: set[tuple[int, str]] = set()
+    content_ids = sorted({n.content.id for n in items})
+    for chunk in _chunks(touched, 1000):
+        for cchunk in _chunks(content_ids, 1000):
+            have.update(session.execute(sa.select(CaseContent.case_id, CaseContent.content_id)
+                                        .where(CaseContent.case_id.in_(chunk), CaseContent.content_id.in_(cchunk))).all())
+    content_rows, new_copies = [], []
+    key_rows, have_keys = [], {(cid, k) for k, cids in key_cases.items() for cid in cids}
+    for pos, (n, ck) in enumerate(zip(items, keys)):
+        cid, c = target[pos], n.content
+        if (cid, c.id) not in have:
+            have.add((cid, c.id))
+            content_rows.append({
+                "case_id": cid, "content_id": c.id, "content_url": c.url, "content_type": c.inferred_type(),
+                "content_text": c.text, "uploader_id": c.uploader_id, "md5": c.hashes.get("md5"),
+                "sha256": c.hashes.get("sha256"), "pdq": ck.pdq, "video_pdq": ck.video, "text_key": ck.text_key,
+                "first_seen_at": now,
+            })
+            new_copies.append(pos)
+        for kind, k in ck.exact:
+            if (cid, k) not in have_keys:
+                have_keys.add((cid, k))
+                key_rows.append({"case_id": cid, "kind": kind, "key": k})
+    if content_rows:
+        session.execute(sa.insert(CaseContent), content_rows)
+    if key_rows:
+        session.execute(sa.insert(CaseKey), key_rows)
+
+    # 8. Cases that already existed: more notices, maybe a stronger source, a nearer deadline.
+    fresh_ids = set(target[ps[0]] for ps in fresh)
+    old = sorted(set(touched) - fresh_ids)
+    _update_existing(session, old, items, target, weight, policy, now)
+
+    # 9. Decisions that cannot wait: re-uploads of acted-on content, and verified exact matches.
+    from vigil.review import decisions
+
+    reuploads: dict[int, list[int]] = {}
+    for pos in new_copies:
+        if target[pos] in acted and target[pos] not in fresh_ids:
+            reuploads.setdefault(target[pos], []).append(pos)
+    for cid, ps in reuploads.items():
+        decisions.apply_to_reuploads(session, cid, acted[cid], [items[p].content.id for p in ps],
+                                     [notice_ids[p] for p in ps], policy=policy, now=now)
+    for ps, ev in zip(fresh, evidence):
+        match = checks.verified_exact_match(ev.to_dict(), policy.auto_action_banks)
+        if match is not None:
+            decisions.decide_automatically(session, target[ps[0]], match, policy=policy, now=now)
+
+
+def _update_existing(session: Session, case_ids: list[int], items: list[NoticeIn], target: dict[int, int],
+                     weight, policy: CasePolicy, now: datetime) -> None:
+    if not case_ids:
+        return
+    by_case: dict[int, list[NoticeIn]] = {}
+    for pos, n in enumerate(items):
+        by_case.setdefault(target[pos], []).append(n)
+    rows = []
+    for chunk in _chunks(case_ids, 1000):
+        for case in session.execute(sa.select(Case.__table__).where(Case.id.in_(chunk))):
+            members = by_case[case.id]
+            source = case.source
+            for n in members:
+                source = priority.stronger_source(source, n.source)
+            ev = case.evidence or {}
+            inputs = priority.PriorityInputs(
+                source=source, category=case.category, crisis=bool(ev.get("crisis")),
+                bank_match=bool(ev.get("matches")), detector_score=float((ev.get("text") or {}).get("score", 0.0)),
+                notice_count=case.notice_count + len(members),
+                notifier_confidence=max([case.notifier_confidence] + [weight(n) for n in members]),
+                views=max([case.views] + [(n.content.views or 0) for n in members]))
+            order = now if any(n.source == "authority_order" for n in members) else None
+            deadline = min(utc(case.deadline), priority.deadline(inputs, utc(case.created_at), policy.service_levels_hours, order))
+            queue = case.queue
+            if source != case.source and case.state in OPEN_STATES:
+                queue = route(policy.queue_rules, policy.default_queue, category=case.category,
+                              language=case.language, source=source)
+            rows.append({"id": case.id, "source": source, "queue": queue, "priority": priority.priority(inputs),
+                         "deadline": deadline, "notice_count": inputs.notice_count,
+                         "notifier_confidence": inputs.notifier_confidence, "views": inputs.views, "updated_at": now})
+    session.execute(sa.update(Case), rows)

@@ -1,0 +1,99 @@
+"""A notice as received (DSA Art. 16, or a TCO removal order): its fields, its checks and its receipt digest.
+
+Validation happens here, once, so the single and the batch endpoints accept exactly the same notices.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from vigil import signals
+
+MAX_TEXT_CHARS = 100_000  # a post or a comment; longer reports should send hashes or a URL
+MAX_EXPLANATION_CHARS = 10_000
+CONTENT_TYPES = ("text", "image", "video", "audio", "other")
+HASH_TYPES = ("pdq", "video_pdq", "md5", "sha256")
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class ContentIn(Strict):
+    """The reported content: the operator's id for it, where it is, and what it is (text, hashes or both)."""
+
+    id: str = Field(min_length=1, max_length=512, description="The operator's content id.")
+    url: str | None = Field(None, max_length=4096)
+    type: Literal["text", "image", "video", "audio", "other"] | None = Field(
+        None, description="Inferred from the hashes or text when not given.")
+    text: str | None = Field(None, max_length=MAX_TEXT_CHARS)
+    hashes: dict[str, str] = Field(default_factory=dict, description="Signal type -> value: pdq, video_pdq, md5, sha256.")
+    uploader_id: str | None = Field(None, max_length=200, description="The uploader's account id on this service (for strikes).")
+    views: int | None = Field(None, ge=0, le=10**15, description="The view count, as reach.")
+
+    @field_validator("hashes")
+    @classmethod
+    def _known_hashes(cls, value: dict[str, str]) -> dict[str, str]:
+        out = {}
+        for name, v in value.items():
+            if name not in HASH_TYPES:
+                raise ValueError(f"unknown hash type {name!r}; use one of {', '.join(HASH_TYPES)}")
+            if not isinstance(v, str) or len(v) > 1_000_000:
+                raise ValueError(f"{name}: a hash is a string under 1 MB")
+            out[name] = signals.get(name).validate(v)
+        return out
+
+    def inferred_type(self) -> str:
+        if self.type:
+            return self.type
+        if "video_pdq" in self.hashes:
+            return "video"
+        if "pdq" in self.hashes:
+            return "image"
+        if self.text:
+            return "text"
+        return "other"
+
+
+class NotifierIn(Strict):
+    """Who reports. All optional: anonymous notices are allowed. Name and email are personal data."""
+
+    id: str | None = Field(None, max_length=200, description="A stable pseudonymous id, used only to weigh accuracy.")
+    name: str | None = Field(None, max_length=200)
+    email: str | None = Field(None, max_length=320, pattern=r"^[^@\s]+@[^@\s]+$")
+
+
+class NoticeIn(Strict):
+    source: Literal["user", "trusted_flagger", "authority_order"]
+    content: ContentIn
+    explanation: str = Field(min_length=1, max_length=MAX_EXPLANATION_CHARS,
+                             description="Why the notifier considers the content illegal or against the terms.")
+    good_faith: bool = Field(False, description="The notifier's statement of a bona fide belief (DSA Art. 16(2)(d)).")
+    notifier: NotifierIn | None = None
+    authority: str | None = Field(None, min_length=1, max_length=200, description="Issuing authority of a removal order.")
+    order_reference: str | None = Field(None, min_length=1, max_length=200)
+    category: str | None = Field(None, max_length=64, pattern=r"^[a-z0-9_]+$")
+    language: str | None = Field(None, max_length=16, pattern=r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$")
+    idempotency_key: str | None = Field(None, min_length=1, max_length=200,
+                                        description="In a batch: the same key twice creates one notice.")
+
+    @model_validator(mode="after")
+    def _rules(self) -> NoticeIn:
+        if self.source == "authority_order":
+            if not self.authority or not self.order_reference:
+                raise ValueError("an authority order needs 'authority' and 'order_reference'")
+        elif not self.good_faith:
+            raise ValueError("a notice needs 'good_faith': true, the notifier's statement that it is accurate and complete")
+        if not (self.content.text or self.content.hashes or self.content.url):
+            raise ValueError("the content needs at least one of 'text', 'hashes' or 'url' besides its id")
+        return self
+
+    def digest(self) -> str:
+        """SHA-256 of the notice's canonical JSON: the receipt, and how a reused idempotency key is caught."""
+        body = self.model_dump(exclude={"idempotency_key"}, exclude_none=True)
+        return hashlib.sha256(json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+                              .encode("utf-8", "surrogatepass")).hexdigest()

@@ -1,0 +1,87 @@
+"""The operator's notice-and-action settings: queue rules, service levels, lock time, retention, automatic action.
+
+Defaults suit a small platform. An operator overrides them with a JSON file named by VIGIL_CASE_POLICY
+(the same keys as `CasePolicy`); unknown keys are an error at load time, so a typo never goes unnoticed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field, fields
+from datetime import timedelta
+from pathlib import Path
+
+from vigil.cases.routing import QueueRule
+
+POLICY_ENV = "VIGIL_CASE_POLICY"
+
+# Operator service levels (not law) for notices without a legal deadline, by priority bucket.
+DEFAULT_SERVICE_LEVELS_HOURS = {"trusted_flagger": 24, "high": 24, "medium": 72, "low": 168}
+
+
+class PolicyError(ValueError):
+    """A case policy file that cannot be used; the message names the key at fault."""
+
+
+@dataclass(frozen=True)
+class CasePolicy:
+    claim_minutes: int = 15
+    retention_days: int = 183  # TCO Art. 6(2): keep removed content six months for reinstatement
+    service_levels_hours: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_SERVICE_LEVELS_HOURS))
+    queue_rules: tuple[QueueRule, ...] = (
+        QueueRule(queue="authority_orders", source="authority_order"),
+        QueueRule(queue="trusted_flaggers", source="trusted_flagger"),
+    )
+    default_queue: str = "default"
+    # Banks whose exact matches (md5/sha256, or PDQ at distance 0) are verified well enough to act on
+    # without waiting for review. Empty by default: every automatic action is an operator's choice.
+    auto_action_banks: frozenset[str] = frozenset()
+    auto_action: str = "remove"
+    auto_ground_reference: str = "Regulation (EU) 2021/784 (TCO), terrorist content matched to a verified hash"
+
+    @property
+    def claim_time(self) -> timedelta:
+        return timedelta(minutes=self.claim_minutes)
+
+    @property
+    def retention(self) -> timedelta:
+        return timedelta(days=self.retention_days)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> CasePolicy:
+        known = {f.name for f in fields(cls)}
+        unknown = set(data) - known
+        if unknown:
+            raise PolicyError(f"unknown case policy key(s): {', '.join(sorted(unknown))}; known: {', '.join(sorted(known))}")
+        data = dict(data)
+        if "queue_rules" in data:
+            try:
+                data["queue_rules"] = tuple(QueueRule(**r) for r in data["queue_rules"])
+            except TypeError as e:
+                raise PolicyError(f"queue_rules: {e}; a rule has 'queue' and optional 'category', 'language', 'source'") from None
+        if "auto_action_banks" in data:
+            data["auto_action_banks"] = frozenset(data["auto_action_banks"])
+        return cls(**data)
+
+    @classmethod
+    def from_env(cls) -> CasePolicy:
+        path = os.environ.get(POLICY_ENV)
+        if not path:
+            return cls()
+        try:
+            return cls.from_dict(json.loads(Path(path).read_text("utf-8")))
+        except (OSError, json.JSONDecodeError) as e:
+            raise PolicyError(f"cannot read case policy {path}: {e}") from None
+
+
+_cached: tuple[str | None, CasePolicy] | None = None
+
+
+def current() -> CasePolicy:
+    """The policy for this process, re-read when VIGIL_CASE_POLICY names a different file."""
+    global _cached
+    path = os.environ.get(POLICY_ENV)
+    if _cached is None or _cached[0] != path:
+        _cached = (path, CasePolicy.from_env())
+    return _cached[1]

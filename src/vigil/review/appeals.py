@@ -1,0 +1,155 @@
+"""Appeals (DSA Art. 20): open six months after a decision, decided by a person other than the decider.
+
+Upholding changes nothing. Reversing a restriction restores every copy through the same webhook channel
+that removed it, takes back the strikes and the notifiers' accuracy counts. Reversing a decision to take
+no action needs the new decision, which then runs like any other.
+"""
+
+from __future__ import annotations
+
+import calendar
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from vigil import outbox
+from vigil.cases.policy import CasePolicy
+from vigil.ledger.log import append_row
+from vigil.review import decisions
+from vigil.review.errors import ReviewError, not_found
+from vigil.store.cases import Appeal, Case, CaseContent, Decision, Notice
+
+APPEAL_WINDOW_MONTHS = 6  # DSA Art. 20(1): complaints can be lodged for at least six months after the decision
+APPELLANTS = ("uploader", "notifier")
+OUTCOMES = ("upheld", "reversed")
+
+
+def add_months(dt: datetime, months: int) -> datetime:
+    """The same day `months` later, or the month's last day when it is shorter (31 Aug + 6 months = 28/29 Feb)."""
+    m = dt.month - 1 + months
+    year, month = dt.year + m // 12, m % 12 + 1
+    return dt.replace(year=year, month=month, day=min(dt.day, calendar.monthrange(year, month)[1]))
+
+
+def appeal_view(a: Appeal) -> dict:
+    u = decisions.utc
+    return {
+        "id": a.id, "decision_id": a.decision_id, "case_id": a.case_id, "appellant": a.appellant,
+        "explanation": a.explanation, "state": a.state, "submitted_at": u(a.submitted_at).isoformat(),
+        "decided_at": u(a.decided_at).isoformat() if a.decided_at else None, "decided_by": a.decided_by,
+        "outcome_explanation": a.outcome_explanation, "new_decision_id": a.new_decision_id,
+    }
+
+
+def lodge(session: Session, decision_id: int, appellant: str, explanation: str, *, at: datetime | None = None) -> Appeal:
+    at = at or decisions.now()
+    if appellant not in APPELLANTS:
+        raise ReviewError(422, "invalid_appellant", "appellant is 'uploader' or 'notifier'", "appellant")
+    explanation = (explanation or "").strip()
+    if not explanation or len(explanation) > 10_000:
+        raise ReviewError(422, "invalid_explanation", "explanation says why the decision is wrong (1-10000 characters)",
+                          "explanation")
+    decision = session.get(Decision, decision_id)
+    if decision is None:
+        raise not_found("decision", decision_id)
+    closes = add_months(decisions.utc(decision.decided_at), APPEAL_WINDOW_MONTHS)
+    if at > closes:
+        raise ReviewError(409, "appeal_window_closed", f"the six-month appeal window for decision {decision_id} closed "
+                          f"on {closes.date().isoformat()} (DSA Art. 20(1))")
+    if appellant == "uploader" and decision.action == "no_action":
+        raise ReviewError(409, "nothing_to_appeal", f"decision {decision_id} took no action against the content, "
+                          "so the uploader has nothing to appeal")
+    pending = session.scalar(sa.select(Appeal.id).where(Appeal.decision_id == decision_id, Appeal.appellant == appellant,
+                                                       Appeal.state == "open"))
+    if pending is not None:
+        raise ReviewError(409, "appeal_pending", f"appeal {pending} by the {appellant} against decision {decision_id} "
+                          "is still open")
+    appeal = Appeal(decision_id=decision_id, case_id=decision.case_id, appellant=appellant, explanation=explanation,
+                    state="open", submitted_at=at)
+    session.add(appeal)
+    session.execute(sa.update(Case).where(Case.id == decision.case_id).values(state="appealed", updated_at=at)
+                    .execution_options(synchronize_session=False))
+    session.flush()
+    return appeal
+
+
+def list_appeals(session: Session, *, state: str | None = "open", decidable_by: int | None = None,
+                 limit: int = 100, offset: int = 0) -> list[dict]:
+    """Appeals oldest first; `decidable_by` leaves out those the given reviewer decided in the first place."""
+    q = sa.select(Appeal, Decision.reviewer_key_id).join(Decision, Decision.id == Appeal.decision_id)
+    if state:
+        q = q.where(Appeal.state == state)
+    if decidable_by is not None:
+        q = q.where(sa.or_(Decision.reviewer_key_id.is_(None), Decision.reviewer_key_id != decidable_by))
+    q = q.order_by(Appeal.submitted_at, Appeal.id).limit(min(limit, 500)).offset(offset)
+    return [{**appeal_view(a), "decider_key_id": rid} for a, rid in session.execute(q)]
+
+
+def decide_appeal(session: Session, appeal_id: int, outcome: str, explanation: str, reviewer_key_id: int, *,
+                  policy: CasePolicy, new_decision: decisions.DecisionIn | None = None,
+                  at: datetime | None = None) -> Appeal:
+    at = at or decisions.now()
+    if outcome not in OUTCOMES:
+        raise ReviewError(422, "invalid_outcome", "outcome is 'upheld' or 'reversed'", "outcome")
+    if not isinstance(reviewer_key_id, int):
+        raise ReviewError(403, "human_required", "an appeal is decided by a person, never by automation alone (DSA Art. 20(6))")
+    explanation = (explanation or "").strip()
+    if not explanation or len(explanation) > decisions.MAX_EXPLANATION:
+        raise ReviewError(422, "invalid_explanation", "explanation gives the reasons for the outcome", "explanation")
+    # Lock the appeal row by changing it first; a concurrent second decision then changes nothing.
+    taken = session.execute(sa.update(Appeal).where(Appeal.id == appeal_id, Appeal.state == "open")
+                            .values(state="deciding").execution_options(synchronize_session=False)).rowcount
+    appeal = session.get(Appeal, appeal_id)
+    if appeal is None:
+        raise not_found("appeal", appeal_id)
+    session.refresh(appeal)
+    if not taken:
+        raise ReviewError(409, "appeal_decided", f"appeal {appeal_id} was already decided ({appeal.state})")
+    original = session.get(Decision, appeal.decision_id)
+    if original.reviewer_key_id == reviewer_key_id:
+        raise ReviewError(403, "same_reviewer", f"you decided decision {original.id}; a different reviewer must decide "
+                          "its appeal (DSA Art. 20(6))")
+    case = session.get(Case, appeal.case_id)
+    if outcome == "reversed":
+        if original.action == "no_action":
+            if new_decision is None:
+                raise ReviewError(422, "decision_required", "reversing a decision to take no action needs the new "
+                                  "decision: action, ground and explanation", "decision")
+            contents = list(session.scalars(sa.select(CaseContent).where(CaseContent.case_id == case.id)))
+            notices = list(session.scalars(sa.select(Notice).where(Notice.case_id == case.id)))
+            decisions.record_accuracy(session, [n.notifier_id for n in notices if n.notifier_id], False, undo=True)
+            new = decisions.record(session, case, new_decision.validated(), contents, notices,
+                                   reviewer_key_id=reviewer_key_id, automated=False, policy=policy, at=at,
+                                   appeal_id=appeal.id)
+            appeal.new_decision_id = new.id
+        else:
+            restore(session, case, original, at)
+    appeal.state, appeal.decided_at, appeal.decided_by, appeal.outcome_explanation = outcome, at, reviewer_key_id, explanation
+    case.state, case.updated_at = "decided", at
+    session.flush()
+    append_row(session, "appeal_decision", appeal)
+    outbox.enqueue(session, [outbox.Message(f"appeal:{appeal.id}", "appeal_outcome", {
+        "appeal_id": appeal.id, "decision_id": original.id, "case_id": case.id, "appellant": appeal.appellant,
+        "outcome": outcome, "explanation": explanation, "new_decision_id": appeal.new_decision_id,
+        "decided_at": at.isoformat()})], at)
+    return appeal
+
+
+def restore(session: Session, case: Case, original: Decision, at: datetime) -> None:
+    """Undo a restriction: a 'restore' webhook for every copy it covered, strikes and accuracy counts taken back."""
+    contents = list(session.scalars(sa.select(CaseContent).where(CaseContent.case_id == case.id,
+                                                                 CaseContent.content_id.in_(original.content_ids))))
+    outbox.enqueue(session, [outbox.Message(f"restore:{original.id}", "restore", {
+        "decision_id": original.id, "case_id": case.id, "action_reversed": original.action,
+        "territorial_scope": original.territorial_scope,
+        "contents": [{"content_id": c.content_id, "url": c.content_url} for c in contents],
+        "restored_at": at.isoformat()})], at)
+    if original.action in decisions.VIOLATIONS:
+        decisions.add_strikes(session, [c.uploader_id for c in contents if c.uploader_id], -1, at)
+    notices = list(session.scalars(sa.select(Notice).where(Notice.case_id == case.id)))
+    ids = [n.notifier_id for n in notices if n.notifier_id]
+    decisions.record_accuracy(session, ids, True, undo=True)
+    decisions.record_accuracy(session, ids, False)
+    for c in contents:
+        c.retained_until = None

@@ -1,0 +1,40 @@
+"""Retention: removed content is kept for reinstatement for the policy's period (TCO Art. 6), then deleted.
+
+Deleting means: Vigil clears its own copy of the text and URL, clears the notifiers' names and emails
+on that case, and tells the platform (a 'purge' webhook) that its preserved copy may now go.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from vigil import outbox
+from vigil.review.decisions import now
+from vigil.store.cases import Case, CaseContent, Notice
+
+
+def purge_expired(session: Session, *, at: datetime | None = None, limit: int = 10_000) -> int:
+    """Purge copies whose retention ended before `at` (unless an appeal is open). Returns how many."""
+    at = at or now()
+    rows = session.scalars(
+        sa.select(CaseContent).join(Case, Case.id == CaseContent.case_id)
+        .where(CaseContent.retained_until.is_not(None), CaseContent.retained_until < at,
+               CaseContent.purged_at.is_(None), Case.state != "appealed")
+        .order_by(CaseContent.id).limit(limit)).all()
+    if not rows:
+        return 0
+    messages = [outbox.Message(f"purge:{c.id}", "purge", {"case_id": c.case_id, "content_id": c.content_id,
+                                                         "purged_at": at.isoformat()}) for c in rows]
+    for c in rows:
+        c.content_text, c.content_url, c.purged_at = None, None, at
+    pairs = {(c.case_id, c.content_id) for c in rows}
+    for case_id in sorted({p[0] for p in pairs}):
+        ids = [p[1] for p in pairs if p[0] == case_id]
+        session.execute(sa.update(Notice).where(Notice.case_id == case_id, Notice.content_id.in_(ids))
+                        .values(content_text=None, content_url=None, notifier_name=None, notifier_email=None)
+                        .execution_options(synchronize_session=False))
+    outbox.enqueue(session, messages, at)
+    return len(rows)
