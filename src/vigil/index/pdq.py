@@ -1,0 +1,395 @@
+"""An exact PDQ range index: every entry within a Hamming threshold, the same set brute force finds.
+
+Why not faiss `IndexBinaryMultiHash` (pytx's PDQIndex)? Its 16 tables of 16 bits make each query at
+10M entries visit ~41k candidates through a per-query hash set. This index uses multi-index hashing
+with wider substrings chosen for the bank size (about log2(N) bits each): by pigeonhole, a hash within
+distance t of the query agrees with it on some substring to within floor(t/m) bits, so probing every
+table at that radius finds all matches while visiting a few thousand candidates. Tables are contiguous
+sorted arrays (argsort + offsets), probes are generated with precomputed flip masks, candidates are
+verified with popcount on uint64 words, and only the survivors are de-duplicated.
+
+Changes land without a rebuild: new entries go to a small delta segment scanned by brute force, removed
+entries are cleared in a live bitmap; the delta is merged into the tables once it grows past a size.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from functools import lru_cache
+from itertools import combinations
+from math import comb
+from pathlib import Path
+from typing import Iterable, Sequence
+
+import numpy as np
+
+HASH_BITS = 256
+WORDS = HASH_BITS // 64
+FORMAT_VERSION = 1
+# Substring widths past this make the offsets arrays too large for their pruning to pay.
+MAX_SUBSTRING_BITS = 24
+MIN_SUBSTRING_BITS = 8
+# Offsets arrays (4 bytes per bucket) may take this much memory per entry, or the floor for small banks.
+_OFFSETS_BYTES_PER_ENTRY = 48
+_OFFSETS_MIN_BYTES = 1 << 20
+# Relative costs measured on the 2-core box: one probe (two offset loads), one candidate check, one
+# entry of a full scan, and a query's fixed overhead (about 25 ns per probe unit).
+_PROBE_COST = 1.0
+_CANDIDATE_COST = 1.6
+_SCAN_COST = 0.15
+_QUERY_OVERHEAD = 1500
+# The threshold layouts are tuned for: PDQ's 31 (vigil.signals.pdq.PDQ_THRESHOLD).
+_TUNE_THRESHOLD = 31
+# Entries kept in the brute-force delta before it is merged into the tables.
+_DELTA_MIN = 1 << 15
+_QUERY_BATCH = 256
+
+
+def hashes_to_words(hashes: Sequence[str] | np.ndarray) -> np.ndarray:
+    """(N, 4) uint64 words, most significant first, from 64-hex strings or (N, 32) uint8 bytes."""
+    if isinstance(hashes, np.ndarray) and hashes.dtype == np.uint8:
+        raw = np.ascontiguousarray(hashes.reshape(-1, 32))
+    else:
+        raw = np.frombuffer(bytes.fromhex("".join(hashes)), dtype=np.uint8).reshape(-1, 32) if len(hashes) else np.zeros((0, 32), np.uint8)
+    return raw.view(">u8").astype(np.uint64).reshape(-1, WORDS)
+
+
+def words_to_hex(words: np.ndarray) -> list[str]:
+    raw = np.ascontiguousarray(words.astype(">u8")).view(np.uint8).reshape(-1, 32)
+    return [row.tobytes().hex() for row in raw]
+
+
+def distances(query: np.ndarray, words: np.ndarray) -> np.ndarray:
+    """Hamming distances from one (4,) query, or one query per row, to (N, 4) hashes."""
+    x = words ^ query
+    np.bitwise_count(x, out=x)
+    return x[:, 0] + x[:, 1] + x[:, 2] + x[:, 3]
+
+
+def _gathered_distances(words: np.ndarray, positions: np.ndarray, query: np.ndarray) -> np.ndarray:
+    """`distances` for the rows at `positions`, in one gather and in-place popcount."""
+    x = np.take(words, positions, axis=0)
+    x ^= query
+    np.bitwise_count(x, out=x)
+    return x[:, 0] + x[:, 1] + x[:, 2] + x[:, 3]
+
+
+def _layout(n: int) -> tuple[int, ...]:
+    """Substring widths (summing to 256) that minimise the estimated cost of a threshold-31 query on n hashes,
+    within the offsets memory budget."""
+    budget = max(_OFFSETS_MIN_BYTES, _OFFSETS_BYTES_PER_ENTRY * n)
+    best = None
+    for m in range(HASH_BITS // MAX_SUBSTRING_BITS + 1, HASH_BITS // MIN_SUBSTRING_BITS + 1):
+        base, extra = divmod(HASH_BITS, m)
+        widths = (base + 1,) * extra + (base,) * (m - extra)
+        if max(widths) > MAX_SUBSTRING_BITS or sum(4 << b for b in widths) > budget:
+            continue
+        r = _TUNE_THRESHOLD // m
+        cost = 0.0
+        for b in widths:
+            probes = sum(comb(b, k) for k in range(r + 1))
+            cost += probes * (_PROBE_COST + _CANDIDATE_COST * n / 2**b)
+        if best is None or cost < best[0]:
+            best = (cost, widths)
+    return best[1]
+
+
+@lru_cache(maxsize=64)
+def _flip_masks(bits: int, radius: int) -> np.ndarray:
+    """Every mask of at most `radius` set bits among `bits`: the probes around one substring."""
+    masks = [0]
+    for k in range(1, radius + 1):
+        masks.extend(sum(1 << i for i in c) for c in combinations(range(bits), k))
+    return np.array(masks, dtype=np.int64)
+
+
+def _substrings(words: np.ndarray, widths: tuple[int, ...]) -> np.ndarray:
+    """(N, m) int64 substring keys: contiguous bit ranges of the 256-bit hash, most significant first."""
+    if len(words) == 1:
+        whole = int.from_bytes(words[0].astype(">u8").tobytes(), "big")
+        keys, left = [], HASH_BITS
+        for b in widths:
+            left -= b
+            keys.append((whole >> left) & ((1 << b) - 1))
+        return np.array([keys], dtype=np.int64)
+    out = np.empty((words.shape[0], len(widths)), dtype=np.int64)
+    start = 0
+    for i, b in enumerate(widths):
+        w, off = divmod(start, 64)
+        mask = np.uint64((1 << b) - 1)
+        if off + b <= 64:
+            key = (words[:, w] >> np.uint64(64 - off - b)) & mask
+        else:
+            spill = off + b - 64
+            key = ((words[:, w] << np.uint64(spill)) | (words[:, w + 1] >> np.uint64(64 - spill))) & mask
+        out[:, i] = key.astype(np.int64)
+        start += b
+    return out
+
+
+@lru_cache(maxsize=64)
+def _probe_plan(widths: tuple[int, ...], radius: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """For every probe: its table, its flip mask, and where that table's offsets start."""
+    tables, masks, bases = [], [], []
+    base = 0
+    for t, b in enumerate(widths):
+        m = _flip_masks(b, min(radius, b))
+        tables.append(np.full(len(m), t, dtype=np.int64))
+        masks.append(m)
+        bases.append(np.full(len(m), base, dtype=np.int64))
+        base += (1 << b) + 1
+    return np.concatenate(tables), np.concatenate(masks), np.concatenate(bases)
+
+
+class _Tables:
+    """The immutable multi-index over one snapshot of hashes (the main segment)."""
+
+    def __init__(self, widths: tuple[int, ...], words: np.ndarray, ids: np.ndarray, order: np.ndarray, offsets: np.ndarray):
+        self.widths = widths
+        self.words = words
+        self.ids = ids
+        self.order = order
+        self.offsets = offsets
+        self.n = len(ids)
+        self._radius: dict[int, int | None] = {}
+
+    @classmethod
+    def build(cls, words: np.ndarray, ids: np.ndarray) -> _Tables:
+        by_id = np.argsort(ids, kind="stable")
+        words = np.ascontiguousarray(words[by_id])
+        ids = np.ascontiguousarray(ids[by_id])
+        n = len(ids)
+        widths = _layout(max(n, 1))
+        order = np.empty((len(widths), n), dtype=np.uint32)
+        offsets = np.empty(sum((1 << b) + 1 for b in widths), dtype=np.uint32)
+        keys = _substrings(words, widths)
+        base = 0
+        for t, b in enumerate(widths):
+            col = keys[:, t].astype(np.uint32)
+            order[t] = np.argsort(col, kind="stable")
+            counts = np.bincount(col, minlength=1 << b)
+            offsets[base] = 0
+            np.cumsum(counts, out=offsets[base + 1 : base + (1 << b) + 1])
+            base += (1 << b) + 1
+        return cls(widths, words, ids, order, offsets)
+
+    def radius(self, threshold: int) -> int | None:
+        """The probe radius for `threshold`, or None when scanning everything is cheaper."""
+        if threshold not in self._radius:
+            self._radius[threshold] = self._plan_radius(threshold)
+        return self._radius[threshold]
+
+    def _plan_radius(self, threshold: int) -> int | None:
+        r = threshold // len(self.widths)
+        probes = sum(sum(comb(b, k) for k in range(min(r, b) + 1)) for b in self.widths)
+        cands = sum(sum(comb(b, k) for k in range(min(r, b) + 1)) * self.n / 2**b for b in self.widths)
+        if probes * _PROBE_COST + cands * _CANDIDATE_COST + _QUERY_OVERHEAD > self.n * _SCAN_COST:
+            return None
+        return r
+
+    def candidates(self, keys: np.ndarray, radius: int) -> tuple[np.ndarray, np.ndarray]:
+        """Positions in the main segment sharing a substring within `radius` with each query, and their query rows."""
+        tables, masks, bases = _probe_plan(self.widths, radius)
+        q = len(keys)
+        probe = (keys[:, tables] ^ masks) + bases
+        probe = probe.ravel()
+        starts = self.offsets[probe].astype(np.int64)
+        lens = self.offsets[probe + 1].astype(np.int64) - starts
+        total = int(lens.sum())
+        if total == 0:
+            return np.zeros(0, np.int64), np.zeros(0, np.int64)
+        starts += (tables if q == 1 else np.tile(tables, q)) * self.n
+        flat = np.repeat(starts - (np.cumsum(lens) - lens), lens)
+        flat += np.arange(total, dtype=np.int64)
+        cand = np.take(self.order.reshape(-1), flat).astype(np.int64)
+        if q == 1:
+            return cand, np.zeros(total, dtype=np.int64)
+        return cand, np.repeat(np.repeat(np.arange(q, dtype=np.int64), len(tables)), lens)
+
+    def save(self, folder: Path) -> None:
+        np.save(folder / "words.npy", self.words, allow_pickle=False)
+        np.save(folder / "ids.npy", self.ids, allow_pickle=False)
+        np.save(folder / "order.npy", self.order, allow_pickle=False)
+        np.save(folder / "offsets.npy", self.offsets, allow_pickle=False)
+
+    @classmethod
+    def load(cls, folder: Path, widths: tuple[int, ...]) -> _Tables:
+        def get(name):
+            return np.load(folder / f"{name}.npy", allow_pickle=False)
+
+        return cls(widths, get("words"), get("ids"), get("order"), get("offsets"))
+
+
+class PDQIndex:
+    """Entry ids by PDQ hash; `query` returns exactly the live entries within a threshold.
+
+    Ids are the caller's (bank entry ids). Adding an id that is already live does nothing, so
+    replaying a change log over a snapshot that already holds some of its changes is safe.
+    """
+
+    def __init__(self, tables: _Tables, live: np.ndarray | None = None):
+        self._tables = tables
+        self._live = np.ones(tables.n, dtype=bool) if live is None else live
+        self._dead = int(tables.n - self._live.sum())
+        self._delta_words = np.zeros((0, WORDS), dtype=np.uint64)
+        self._delta_ids = np.zeros(0, dtype=np.int64)
+        self._delta_index: dict[int, int] = {}
+        self._pending_words: list[np.ndarray] = []
+        self._pending_ids: list[int] = []
+
+    @classmethod
+    def build(cls, hashes: Sequence[str] | np.ndarray, ids: Iterable[int]) -> PDQIndex:
+        words = hashes if isinstance(hashes, np.ndarray) and hashes.dtype == np.uint64 else hashes_to_words(hashes)
+        ids = np.fromiter(ids, dtype=np.int64) if not isinstance(ids, np.ndarray) else ids.astype(np.int64)
+        if len(ids) != len(words):
+            raise ValueError(f"{len(words)} hashes but {len(ids)} ids")
+        ids, first = np.unique(ids, return_index=True)
+        return cls(_Tables.build(words[first], ids))
+
+    def __len__(self) -> int:
+        self._flush_pending()
+        return self._tables.n - self._dead + len(self._delta_index)
+
+    # --- changes -------------------------------------------------------------------------------
+
+    def _main_position(self, entry_id: int) -> int | None:
+        pos = int(np.searchsorted(self._tables.ids, entry_id))
+        if pos < self._tables.n and self._tables.ids[pos] == entry_id:
+            return pos
+        return None
+
+    def add(self, entry_id: int, value: str) -> None:
+        """Make `entry_id` match `value` from the next query on."""
+        word = hashes_to_words([value])[0]
+        pos = self._main_position(entry_id)
+        if pos is not None:
+            if np.array_equal(self._tables.words[pos], word):
+                if not self._live[pos]:
+                    self._live[pos] = True
+                    self._dead -= 1
+                return
+            self._kill_main(pos)
+        self._flush_pending()
+        if entry_id in self._delta_index:
+            self._delta_words[self._delta_index[entry_id]] = word
+            return
+        self._pending_words.append(word)
+        self._pending_ids.append(entry_id)
+        self._delta_index[entry_id] = len(self._delta_ids) + len(self._pending_ids) - 1
+
+    def remove(self, entry_id: int) -> None:
+        """Stop `entry_id` matching (disabled or deleted). Unknown ids are ignored."""
+        pos = self._main_position(entry_id)
+        if pos is not None:
+            self._kill_main(pos)
+        self._flush_pending()
+        slot = self._delta_index.pop(entry_id, None)
+        if slot is not None:
+            self._delta_ids[slot] = -1
+
+    def _kill_main(self, pos: int) -> None:
+        if self._live[pos]:
+            self._live[pos] = False
+            self._dead += 1
+
+    def _flush_pending(self) -> None:
+        if self._pending_ids:
+            self._delta_words = np.concatenate([self._delta_words, np.array(self._pending_words, dtype=np.uint64)])
+            self._delta_ids = np.concatenate([self._delta_ids, np.array(self._pending_ids, dtype=np.int64)])
+            self._pending_words.clear()
+            self._pending_ids.clear()
+        if len(self._delta_ids) > max(_DELTA_MIN, self._tables.n // 16) or self._dead > max(_DELTA_MIN, self._tables.n // 4):
+            self.merge()
+
+    def merge(self) -> None:
+        """Fold the delta into the tables and drop removed entries (a rebuild of the live set)."""
+        keep = self._delta_ids >= 0
+        words = np.concatenate([self._tables.words[self._live], self._delta_words[keep]])
+        ids = np.concatenate([self._tables.ids[self._live], self._delta_ids[keep]])
+        self.__init__(_Tables.build(words, ids))
+
+    # --- queries -------------------------------------------------------------------------------
+
+    def query(self, value: str, threshold: int) -> tuple[np.ndarray, np.ndarray]:
+        """(entry ids, distances) of live entries within `threshold` of `value`, ordered by distance."""
+        return self.query_many([value], threshold)[0]
+
+    def query_many(self, values: Sequence[str] | np.ndarray, threshold: int) -> list[tuple[np.ndarray, np.ndarray]]:
+        """`query` for many hashes at once (amortises the per-call overhead)."""
+        self._flush_pending()
+        words = values if isinstance(values, np.ndarray) and values.dtype == np.uint64 else hashes_to_words(values)
+        out: list[tuple[np.ndarray, np.ndarray]] = []
+        for lo in range(0, len(words), _QUERY_BATCH):
+            out.extend(self._query_block(words[lo : lo + _QUERY_BATCH], threshold))
+        return out
+
+    def _query_block(self, queries: np.ndarray, threshold: int) -> list[tuple[np.ndarray, np.ndarray]]:
+        t = self._tables
+        q = len(queries)
+        radius = t.radius(threshold) if t.n else None
+        if t.n and radius is not None:
+            cand, rows = t.candidates(_substrings(queries, t.widths), radius)
+            d = _gathered_distances(t.words, cand, queries[0] if q == 1 else queries[rows])
+            ok = (d <= threshold) & self._live[cand]
+            cand, rows, d = cand[ok], rows[ok], d[ok]
+            if len(cand):
+                key, first = np.unique(rows * t.n + cand, return_index=True)
+                rows, cand, d = key // t.n, key % t.n, d[first]
+            main_ids = t.ids[cand]
+        elif t.n:
+            rows, main_ids, d = self._scan(queries, t.words, t.ids, self._live, threshold)
+        else:
+            rows, main_ids, d = np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.uint16)
+        if len(self._delta_index):
+            live = self._delta_ids >= 0
+            drows, dids, dd = self._scan(queries, self._delta_words, self._delta_ids, live, threshold)
+            rows, main_ids, d = np.concatenate([rows, drows]), np.concatenate([main_ids, dids]), np.concatenate([d, dd])
+        order = np.lexsort((main_ids, d, rows))
+        rows, main_ids, d = rows[order], main_ids[order], d[order]
+        bounds = np.searchsorted(rows, np.arange(q + 1))
+        return [(main_ids[bounds[i] : bounds[i + 1]], d[bounds[i] : bounds[i + 1]].astype(np.int64)) for i in range(q)]
+
+    @staticmethod
+    def _scan(queries: np.ndarray, words: np.ndarray, ids: np.ndarray, live: np.ndarray, threshold: int):
+        rows_out, ids_out, d_out = [], [], []
+        for i, qw in enumerate(queries):
+            d = distances(qw, words)
+            hit = np.flatnonzero((d <= threshold) & live)
+            rows_out.append(np.full(len(hit), i, dtype=np.int64))
+            ids_out.append(ids[hit])
+            d_out.append(d[hit])
+        if not rows_out:
+            return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.uint16)
+        return np.concatenate(rows_out), np.concatenate(ids_out), np.concatenate(d_out)
+
+    # --- persistence ---------------------------------------------------------------------------
+
+    def save(self, folder: str | Path) -> None:
+        """Write the index as plain .npy files (no pickle) into `folder`, atomically replacing it."""
+        self.merge()
+        folder = Path(folder)
+        tmp = folder.with_name(folder.name + ".tmp")
+        tmp.mkdir(parents=True, exist_ok=True)
+        self._tables.save(tmp)
+        (tmp / "meta.json").write_text(json.dumps({"format": FORMAT_VERSION, "widths": list(self._tables.widths), "n": self._tables.n}))
+        if folder.exists():
+            old = folder.with_name(folder.name + ".old")
+            os.replace(folder, old)
+            os.replace(tmp, folder)
+            for f in old.iterdir():
+                f.unlink()
+            old.rmdir()
+        else:
+            os.replace(tmp, folder)
+
+    @classmethod
+    def load(cls, folder: str | Path) -> PDQIndex:
+        folder = Path(folder)
+        meta = json.loads((folder / "meta.json").read_text())
+        if meta.get("format") != FORMAT_VERSION:
+            raise ValueError(f"{folder} holds index format {meta.get('format')}, this Vigil reads {FORMAT_VERSION}; delete it to rebuild")
+        tables = _Tables.load(folder, tuple(meta["widths"]))
+        if tables.n != meta["n"]:
+            raise ValueError(f"{folder} is incomplete ({tables.n} of {meta['n']} entries); delete it to rebuild")
+        return cls(tables)
