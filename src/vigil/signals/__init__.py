@@ -6,11 +6,22 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from vigil.signals.base import InvalidSignal, MediaError, Signal, SignalType
 from vigil.signals.exact import MD5, SHA256
 from vigil.signals.pdq import PDQ
+from vigil.signals.sniff import SNIFF_BYTES, describe, sniff
+from vigil.signals.video import VIDEO_PDQ
 
-REGISTRY: dict[str, SignalType] = {t.name: t for t in (PDQ, MD5, SHA256)}
+REGISTRY: dict[str, SignalType] = {t.name: t for t in (PDQ, VIDEO_PDQ, MD5, SHA256)}
+
+_BY_KIND: dict[str, tuple[SignalType, ...]] = {
+    "photo": (PDQ, MD5, SHA256),
+    "video": (VIDEO_PDQ, MD5, SHA256),
+    "document": (MD5, SHA256),
+}
+"""Which signal types each content kind gets; PDFs (manifestos, branded publications) are matched exactly."""
 
 
 def get(name: str) -> SignalType:
@@ -25,4 +36,44 @@ def names() -> list[str]:
     return sorted(REGISTRY)
 
 
-__all__ = ["InvalidSignal", "MediaError", "REGISTRY", "Signal", "SignalType", "get", "names"]
+def _types_for(head: bytes) -> tuple[SignalType, ...]:
+    if not head:
+        raise MediaError("empty file (0 bytes): nothing to hash")
+    kind = sniff(head)
+    if kind is None:
+        raise MediaError(f"unsupported content: {describe(head)} is not an image, video or PDF Vigil can hash")
+    return _BY_KIND[kind]
+
+
+def hash_bytes(data: bytes, filename: str | None = None) -> list[Signal]:
+    """Every signal of the content in `data`; MediaError if it cannot be hashed.
+
+    `filename` only labels error messages: the content decides the signal types.
+    """
+    try:
+        return [s for t in _types_for(data[:SNIFF_BYTES]) for s in t.hash_bytes(data)]
+    except MediaError as e:
+        raise MediaError(f"{filename}: {e}" if filename else str(e)) from None
+
+
+def hash_path(path: str | Path) -> list[Signal]:
+    """Every signal of the file at `path` (videos and exact digests are streamed, not read whole).
+
+    Error messages do not repeat the path: the caller reports it beside them.
+    """
+    path = Path(path)
+    try:
+        with open(path, "rb") as f:
+            head = f.read(SNIFF_BYTES)
+    except IsADirectoryError:
+        raise MediaError("a folder, not a file") from None
+    except OSError as e:
+        raise MediaError(f"cannot read the file: {e.strerror or e}") from None
+    types = _types_for(head)
+    if types[0] is PDQ:
+        data = path.read_bytes()
+        return [s for t in types for s in t.hash_bytes(data)]
+    return [s for t in types for s in t.hash_path(path)]
+
+
+__all__ = ["InvalidSignal", "MediaError", "REGISTRY", "Signal", "SignalType", "get", "hash_bytes", "hash_path", "names"]

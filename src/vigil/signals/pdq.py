@@ -165,12 +165,16 @@ def pdq_downsample(rgb: np.ndarray, scale: int) -> np.ndarray:
     return _pdq_weights(h, scale) @ y @ _pdq_weights(w, scale).T
 
 
-def hash_rgb(rgb: np.ndarray, scale: int = 1) -> Signal:
-    """PDQ (with quality and the 7 other dihedral hashes) of an RGB array that is a 1/scale reduction of the image."""
+def hash_rgb(rgb: np.ndarray, scale: int = 1, *, dihedral: bool = True) -> Signal:
+    """PDQ (with quality and, if asked, the 7 other dihedral hashes) of an RGB array that is a 1/scale reduction of the image."""
     if scale > 1:
         grey = np.clip(np.rint(pdq_downsample(rgb, scale)), 0, 255).astype(np.uint8)
         rgb = np.repeat(grey[..., None], 3, axis=2)
-    vectors, quality = pdqhash.compute_dihedral(np.ascontiguousarray(rgb, dtype=np.uint8))
+    rgb = np.ascontiguousarray(rgb, dtype=np.uint8)
+    if not dihedral:
+        vector, quality = pdqhash.compute(rgb)
+        return Signal("pdq", _hex(vector), int(quality))
+    vectors, quality = pdqhash.compute_dihedral(rgb)
     hashes = [_hex(v) for v in vectors]
     return Signal("pdq", hashes[0], int(quality), tuple(hashes[1:]))
 
