@@ -168,8 +168,15 @@ def require(*permissions: Permission):
     return dependency
 
 
+async def public() -> None:
+    """Declare a route open to anyone (`dependencies=[Depends(public)]`), so the role test knows it is on purpose."""
+
+
+public.permissions = frozenset()  # type: ignore[attr-defined]
+
+
 def route_permissions(route: APIRoute) -> frozenset[Permission] | None:
-    """The permissions a route demands through `require`, or None if it is public."""
+    """The permissions a route demands through `require` (empty for `public`), or None if it declares nothing."""
     found: set[Permission] = set()
     seen = False
     stack = list(route.dependant.dependencies)

@@ -27,7 +27,7 @@ from starlette.datastructures import UploadFile
 from starlette.formparsers import MultiPartException, MultiPartParser
 
 from vigil.api.auth import Principal, charge, require
-from vigil.api.errors import ApiError, ErrorDetail, responses, validation_detail
+from vigil.api.errors import ApiError, ErrorDetail, responses, sentence, validation_detail
 from vigil.api.limits import check_declared_length, limited_stream, read_body, too_large
 from vigil.policy.verdict import combine
 from vigil.roles import Permission
@@ -148,6 +148,7 @@ class ItemFailure(Exception):
     """One check cannot be done; in a batch it becomes that item's error, alone."""
 
     def __init__(self, status: int, code: str, message: str, field: str | None) -> None:
+        message = sentence(message)
         super().__init__(message)
         self.status, self.code, self.message, self.field = status, code, message, field
 
@@ -247,11 +248,11 @@ def collect_signals(item: CheckRequest, media: bytes | None) -> list:
         try:
             kind = signals.get(s.type)
         except signals.InvalidSignal as e:
-            raise ItemFailure(422, "invalid_signal", f"{e}.", f"signals.{i}.type") from None
+            raise ItemFailure(422, "invalid_signal", str(e), f"signals.{i}.type") from None
         try:
             found.append(signals.Signal(kind.name, kind.validate(s.value), None))
         except signals.InvalidSignal as e:
-            raise ItemFailure(422, "invalid_signal", f"{e}.", f"signals.{i}.value") from None
+            raise ItemFailure(422, "invalid_signal", str(e), f"signals.{i}.value") from None
     if media is not None:
         try:
             found += signals.hash_bytes(media, item.filename)

@@ -29,11 +29,19 @@ class ErrorResponse(BaseModel):
     error: ErrorDetail
 
 
+def sentence(message: str) -> str:
+    """Core messages are lower-case clauses ("no bank named 'x'"); the API answers in sentences."""
+    message = message.strip() or "The request failed."
+    message = message[0].upper() + message[1:]
+    return message if message.endswith((".", "!", "?", ")")) else message + "."
+
+
 class ApiError(Exception):
     """Raise from a route to answer with an error in the common shape."""
 
     def __init__(self, status: int, code: str, message: str, field: str | None = None,
                  headers: dict[str, str] | None = None) -> None:
+        message = sentence(message)
         super().__init__(message)
         self.status, self.code, self.message, self.field, self.headers = status, code, message, field, headers
 
