@@ -7,7 +7,7 @@ is a bounded number of indexed queries, whatever the number of open cases (bench
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -84,3 +84,12 @@ def entry_sources(s: Session, matches: list[dict]) -> dict[int, str]:
     if not ids:
         return {}
     return dict(s.execute(sa.select(BankEntry.id, BankEntry.source).where(BankEntry.id.in_(ids))).all())
+
+
+def open_against_deadlines(s: Session, now: datetime, soon: timedelta) -> dict[str, int]:
+    """Open cases by how they stand against their deadlines: overdue, due within `soon`, later."""
+    standing = sa.case((Case.deadline < now, "overdue"), (Case.deadline < now + soon, "due soon"), else_="later")
+    rows = s.execute(sa.select(standing, sa.func.count()).where(Case.state.in_(OPEN_STATES)).group_by(standing))
+    counts = {"overdue": 0, "due soon": 0, "later": 0}
+    counts.update({label: int(n) for label, n in rows})
+    return counts

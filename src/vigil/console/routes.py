@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from vigil.api.deps import get_session
 from vigil.console import format as fmt
-from vigil.console import queries, signin
+from vigil.console import charts, queries, signin
 from vigil.console.signin import CSRF_FIELD, SESSION_COOKIE, SIGNIN_CSRF_COOKIE, Reviewer
 from vigil.roles import Permission
 
@@ -393,6 +393,7 @@ def case_helpers(at: datetime) -> dict:
 
 
 def review_error_page(e) -> PageError:
+    """A refused review step as a page (raising it rolls the request's transaction back)."""
     return PageError(e.status if 400 <= e.status < 500 else 400, str(e), "javascript:history.back()")
 
 
@@ -472,6 +473,7 @@ async def case_claim(request: Request, case_id: int, reviewer: Reviewer = Depend
     try:
         queue.claim(s, case_id, reviewer.key_id, policy=policy.current())
     except ReviewError as e:
+        s.rollback()
         return case_page(request, reviewer, s, case_id, status_code=e.status, error=str(e))
     return see_other(f"/console/cases/{case_id}", f"Case #{case_id} is yours for {policy.current().claim_minutes} minutes.")
 
@@ -545,6 +547,7 @@ async def case_decide(request: Request, case_id: int, reviewer: Reviewer = Depen
     try:
         decision = decisions.decide(s, case_id, decision_in(raw), reviewer.key_id, policy=policy.current())
     except ReviewError as e:
+        s.rollback()
         return case_page(request, reviewer, s, case_id, status_code=e.status, d=raw, error=str(e))
     return see_other("/console/queue", f"Case #{case_id} decided: {decision.action} (decision {decision.id}).")
 
@@ -560,6 +563,7 @@ async def case_disclosure(request: Request, case_id: int, reviewer: Reviewer = D
         d = disclosures.request(s, case_id, str(form.get("authority") or ""), str(form.get("legal_basis") or ""),
                                 str(form.get("reason") or ""), reviewer.key_id)
     except ReviewError as e:
+        s.rollback()
         return case_page(request, reviewer, s, case_id, status_code=e.status, error=str(e))
     return see_other(f"/console/cases/{case_id}", f"Disclosure {d.id} is waiting for a second approver.")
 
@@ -576,3 +580,137 @@ async def disclosure_approve(request: Request, disclosure_id: int,
     except ReviewError as e:
         raise review_error_page(e) from None
     return see_other(f"/console/cases/{d.case_id}", f"Disclosure {d.id} approved and sent.")
+
+
+# --- appeals --------------------------------------------------------------------------------------------------
+
+@router.get("/appeals")
+def appeals_list(request: Request, reviewer: Reviewer = Depends(allowed(Permission.REVIEW)),
+                 s: Session = Depends(get_session)) -> HTMLResponse:
+    from vigil.review import appeals
+
+    return render(request, reviewer, "appeals.html",
+                  appeals=appeals.list_appeals(s, state="open", decidable_by=reviewer.key_id, limit=500))
+
+
+@router.get("/appeals/new")
+def appeal_new(request: Request, decision: str = "", reviewer: Reviewer = Depends(allowed(Permission.NOTIFY))) -> HTMLResponse:
+    return render(request, reviewer, "appeal_new.html", d={"decision_id": decision})
+
+
+@router.post("/appeals")
+async def appeal_file(request: Request, reviewer: Reviewer = Depends(posted(Permission.NOTIFY)),
+                      s: Session = Depends(get_session)) -> Response:
+    from vigil.review import appeals
+    from vigil.review.errors import ReviewError
+
+    form = await request.form()
+    d = {name: str(form.get(name) or "") for name in ("decision_id", "appellant", "explanation")}
+    try:
+        if not d["decision_id"].strip().isdigit():
+            raise ReviewError(422, "invalid_decision", "the decision id is a whole number", "decision_id")
+        appeal = appeals.lodge(s, int(d["decision_id"]), d["appellant"], d["explanation"])
+    except ReviewError as e:
+        s.rollback()
+        return render(request, reviewer, "appeal_new.html", status_code=e.status, d=d, error=str(e))
+    return see_other("/console/appeals/new", f"Appeal {appeal.id} filed against decision {appeal.decision_id}.")
+
+
+def appeal_page(request: Request, reviewer: Reviewer, s: Session, appeal_id: int, status_code: int = 200,
+                d: dict | None = None, error: str | None = None) -> HTMLResponse:
+    from vigil.cases.queue import decision_view
+    from vigil.review.appeals import appeal_view
+    from vigil.store.cases import Appeal, Decision
+
+    row = s.get(Appeal, appeal_id)
+    if row is None:
+        raise PageError(404, f"There is no appeal {appeal_id}.", "/console/appeals")
+    a = appeal_view(row)
+    original = decision_view(s.get(Decision, row.decision_id))
+    return render(request, reviewer, "appeal.html", status_code=status_code, a=a, original=original,
+                  own_decision=original["reviewer_key_id"] == reviewer.key_id, d=d or {}, error=error,
+                  actions=ACTION_LABELS, names=queries.key_names(s, [a["decided_by"], original["reviewer_key_id"]]))
+
+
+@router.get("/appeals/{appeal_id}")
+def appeal_view_page(request: Request, appeal_id: int, reviewer: Reviewer = Depends(allowed(Permission.REVIEW)),
+                     s: Session = Depends(get_session)) -> HTMLResponse:
+    return appeal_page(request, reviewer, s, appeal_id)
+
+
+@router.post("/appeals/{appeal_id}/decision")
+async def appeal_decide(request: Request, appeal_id: int, reviewer: Reviewer = Depends(posted(Permission.REVIEW)),
+                        s: Session = Depends(get_session)) -> Response:
+    from vigil.cases import policy
+    from vigil.review import appeals
+    from vigil.review.errors import ReviewError
+
+    form = await request.form()
+    d = {name: str(form.get(name) or "") for name in ("outcome", "outcome_explanation", *DECISION_FIELDS)}
+    try:
+        new = decision_in(d) if d["outcome"] == "reversed" and d["action"] else None
+        appeal = appeals.decide_appeal(s, appeal_id, d["outcome"], d["outcome_explanation"], reviewer.key_id,
+                                       policy=policy.current(), new_decision=new)
+    except ReviewError as e:
+        s.rollback()
+        return appeal_page(request, reviewer, s, appeal_id, status_code=e.status, d=d, error=str(e))
+    return see_other("/console/appeals", f"Appeal {appeal.id} {appeal.state}.")
+
+
+# --- dashboard ------------------------------------------------------------------------------------------------
+
+DASHBOARD_DAYS = (1, 7, 30, 90, 365)
+
+
+def duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "no data"
+    minutes = seconds / 60
+    return f"{minutes:.0f} min" if minutes < 120 else f"{minutes / 60:.1f} h"
+
+
+@router.get("/dashboard")
+def dashboard(request: Request, days: int = 30, reviewer: Reviewer = Depends(allowed(Permission.REVIEW, Permission.AUDIT, any_of=True)),
+              s: Session = Depends(get_session)) -> HTMLResponse:
+    import base64
+    from datetime import timedelta
+
+    from vigil.ledger import checkpoint as ledger_checkpoint
+    from vigil.ledger import log
+    from vigil.store.ledger import LedgerCheckpoint
+    from vigil.transparency import report
+
+    days = days if days in DASHBOARD_DAYS else 30
+    at = fmt.now()
+    head = log.size(s)
+    latest = ledger_checkpoint.latest_checkpoint(s)
+    # Live figures: everything in the ledger up to its head (an unsigned, unsaved stand-in for a checkpoint).
+    f = report.compute(s, (at - timedelta(days=days - 1)).date(), at.date(),
+                       checkpoint=LedgerCheckpoint(tree_size=head, root_hash=b""))
+    sources: dict[str, int] = {src: sum(cats.values()) for src, cats in f.notices.items()}
+    categories: dict[str, int] = {}
+    for cats in f.notices.values():
+        for cat, n in cats.items():
+            categories[cat] = categories.get(cat, 0) + n
+    t = f.time_to_act
+    tta_rows = [(label, seconds / 60) for label, seconds in (("all notices", t["median_seconds"]),
+                ("authority orders", t["authority_orders_median_seconds"])) if seconds is not None]
+    hour = 60.0
+    scale = max(hour * 1.25, *(v for _, v in tta_rows))
+    open_counts = queries.open_against_deadlines(s, at, fmt.URGENT_WITHIN)
+    share = t["authority_orders_within_one_hour_share"]
+    return render(
+        request, reviewer, "dashboard.html", f=f, days=days, head=head, checkpoint=latest, iso=iso, duration=duration,
+        checkpoint_root=base64.b64encode(latest.root_hash).decode() if latest else "",
+        by_source=charts.bar_chart("Notices by source", sorted(sources.items(), key=lambda kv: -kv[1])),
+        by_category=charts.bar_chart("Notices by category", sorted(categories.items(), key=lambda kv: -kv[1])),
+        time_to_act=charts.bar_chart("Median time to act (minutes)", tta_rows, unit=" min", scale_to=scale,
+                                     css={label: "late" for label, v in tta_rows if v > hour}),
+        deadline_x=round(charts.PLOT_WIDTH * hour / scale, 1),
+        within_hour="no authority orders" if share is None else
+        f"{100 * share:.0f} % ({t['authority_orders_within_one_hour']} of {t['authority_orders']})",
+        open_deadlines=charts.bar_chart("Open cases against their deadlines now", list(open_counts.items()),
+                                        css={"overdue": "late"}),
+        automation=charts.Share("Automated decisions", "automated", "human", f.decisions["automated"], f.decisions["total"]),
+        reversal=charts.Share("Appeal reversal rate", "reversed", "upheld", f.appeals["reversed"], f.appeals["decided"]),
+    )
