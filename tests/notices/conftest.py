@@ -123,3 +123,24 @@ def receiver(monkeypatch):
     monkeypatch.setenv("VIGIL_WEBHOOK_URL", r.url)
     yield r
     r.close()
+
+
+def ingest(db_url: str, notices: list[dict], policy=None, now=None):
+    """Run intake on validated notices in one committed transaction; the receipts (or errors), in order."""
+    from vigil.cases.intake import ingest as run
+    from vigil.cases.notice import NoticeIn
+    from vigil.cases.policy import CasePolicy
+
+    with session_scope(db_url) as s:
+        return run(s, [NoticeIn.model_validate(n) for n in notices], policy=policy or CasePolicy(), now=now)
+
+
+def random_pdq(rng) -> str:
+    return rng.randbytes(32).hex()
+
+
+def flip(pdq: str, bits: list[int]) -> str:
+    n = int(pdq, 16)
+    for b in bits:
+        n ^= 1 << b
+    return f"{n:064x}"

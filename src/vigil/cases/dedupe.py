@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from vigil.cases.notice import ContentIn
 from vigil.index.pdq import PDQIndex
+from vigil.signals import video
 from vigil.signals.pdq import PDQ_THRESHOLD
 from vigil.store.cases import CaseContent, CaseKey
 from vigil.text.normalize import text_key
@@ -52,9 +53,10 @@ def content_keys(content: ContentIn) -> ContentKeys:
 
 
 def same_video(a: str, b: str) -> bool:
-    from vigil.signals.video import same_video as compare
-
-    return compare(a, b)
+    """Copies of one video: each matches the other as vPDQ defines a match. A clip is not the same video as its
+    source (it would match one way only), so a flood of copies makes one case per distinct video."""
+    c = video.compare(a, b)
+    return min(c.query_share, c.candidate_share) >= video.MATCH_SHARE
 
 
 class Groups:
