@@ -6,8 +6,11 @@ for bad content), so one bad line never sinks an import. A writer turns records 
 
 from __future__ import annotations
 
+import json
+import re
 from dataclasses import dataclass, field
 from types import ModuleType
+from typing import Iterator
 
 
 @dataclass(frozen=True)
@@ -40,3 +43,56 @@ def format_module(fmt: str) -> ModuleType:
     from importlib import import_module
 
     return import_module(f"vigil.banks.io.{fmt}")
+
+
+def decode_text(data: bytes) -> tuple[str | None, Rejection | None]:
+    """The file as text, or a rejection saying where the bytes stop being UTF-8."""
+    try:
+        return data.decode("utf-8-sig"), None
+    except UnicodeDecodeError as e:
+        line = data[: e.start].count(b"\n") + 1
+        return None, Rejection(line, f"not UTF-8 text (byte {e.start}); save the file as UTF-8 and import again")
+
+
+def json_items(text: str, list_key: str) -> Iterator[tuple[int, object]]:
+    """(line, item) for each item of a JSON array, of a document's `list_key` array, or of JSON Lines.
+
+    Items are decoded one at a time so each carries the line it starts on. A syntax error ends the
+    walk with (line, JSONDecodeError), since nothing after it can be located reliably.
+    """
+    decoder = json.JSONDecoder()
+    start = len(text) - len(text.lstrip())
+    if start == len(text):
+        return
+    if text[start] == "{":
+        found = re.compile(r'"' + re.escape(list_key) + r'"\s*:\s*\[').search(text)
+        if found is None:
+            yield from _json_lines(text)
+            return
+        start = found.end() - 1
+    elif text[start] != "[":
+        yield from _json_lines(text)
+        return
+    pos, line, counted = start + 1, 1 + text.count("\n", 0, start), start
+    while True:
+        while pos < len(text) and text[pos] in " \t\r\n,":
+            pos += 1
+        if pos >= len(text) or text[pos] == "]":
+            return
+        line += text.count("\n", counted, pos)
+        counted = pos
+        try:
+            item, pos = decoder.raw_decode(text, pos)
+        except json.JSONDecodeError as e:
+            yield text.count("\n", 0, e.pos) + 1, e
+            return
+        yield line, item
+
+
+def _json_lines(text: str) -> Iterator[tuple[int, object]]:
+    for number, raw in enumerate(text.splitlines(), 1):
+        if raw.strip():
+            try:
+                yield number, json.loads(raw)
+            except json.JSONDecodeError as e:
+                yield number, json.JSONDecodeError(f"not a JSON object: {e.msg}", raw, e.pos)
