@@ -175,7 +175,7 @@ class MatcherHolder:
 
                     try:
                         matcher = Matcher(self.db_url)
-                        matcher.refresh()
+                        warm(matcher)
                     except Exception as exc:
                         self.error = f"failed: {type(exc).__name__}: {exc}"
                         raise
@@ -197,6 +197,16 @@ class MatcherHolder:
         if self.matcher is not None:
             return "ok"
         return self.error or "loading"
+
+
+WARM_SIGNALS = ("pdq", "md5", "sha256")
+
+
+def warm(matcher) -> None:
+    """Build the per-bank indexes now rather than inside the first request (the Matcher builds them on first use)."""
+    from vigil import signals
+
+    matcher.match([signals.Signal(name, signals.get(name).examples()[0], None) for name in WARM_SIGNALS])
 
 
 def holder(app: FastAPI) -> MatcherHolder:
@@ -275,8 +285,13 @@ def match_out(m) -> dict:
 
 def run_check(app: FastAPI, item: CheckRequest, media: bytes | None, text_verdict=None) -> dict:
     """The whole check for one item; ItemFailure for input that cannot be checked."""
+    from vigil.banks.service import UnknownBank
+
     found = collect_signals(item, media)
-    matches = holder(app).get().match(found, banks=item.banks) if found else []
+    try:
+        matches = holder(app).get().match(found, banks=item.banks) if found else []
+    except UnknownBank as e:
+        raise ItemFailure(422, "unknown_bank", f"{e}; leave 'banks' out to match every bank", "banks") from None
     if text_verdict is None and item.text:
         text_verdict = detector().check(item.text)
     verdict, reasons = combine(matches, text_verdict)
@@ -286,7 +301,7 @@ def run_check(app: FastAPI, item: CheckRequest, media: bytes | None, text_verdic
         "reasons": reasons,
         "matches": [match_out(m) for m in matches],
         "text": text_out(text_verdict) if text_verdict is not None else None,
-        "signals": [s.to_dict() for s in found],
+        "signals": [{"type": s.type, "value": s.value, "quality": s.quality} for s in found],
     }
 
 
