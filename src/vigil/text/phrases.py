@@ -1,0 +1,360 @@
+"""Phrase matching on normalised text: Aho-Corasick over word keys (Latin) and pinyin units (Chinese).
+
+Why two views of one text: Latin-script phrases need word boundaries ("sheep" must not fire in
+"sheepdog") and tolerate doubled letters and plurals, while Chinese has no spaces and is evaded
+through sound: homophone characters (胜站 for 圣战), pinyin in Latin letters (shengzhan) and pinyin
+initials (SZ). Chinese phrases are therefore matched unit by unit, a unit being one Han character,
+one pinyin syllable or one initial, found by Aho-Corasick on the initials and then verified.
+"""
+
+from __future__ import annotations
+
+import bisect
+import itertools
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from functools import cached_property, lru_cache
+from typing import Hashable, Iterable
+
+import ahocorasick
+
+from vigil.text.normalize import HAN, Normalized
+
+STEP_HOMOPHONE = "homophone"
+STEP_PINYIN = "pinyin"
+STEP_INITIALS = "pinyin-initials"
+STEP_JOINED = "joined"
+
+# Homophone and initial matches only for phrases this long: two-character words collide too often.
+MIN_SOUND_MATCH_CHARS = 3
+# A phrase matched only through sound (no character in common) must be at least this long.
+MIN_PURE_SOUND_CHARS = 4
+# Multi-word Latin phrases also match with the spaces removed (#killtheinfidels) when this long.
+MIN_JOINED_CHARS = 10
+MAX_INITIAL_VARIANTS = 32
+
+_HAN_RE = re.compile(f"[{HAN}]")
+_LATIN_TOKEN = re.compile(rf"[^\W_{HAN}]+")
+_SQUEEZE = re.compile(r"(.)\1+")
+_CN_SCAN = re.compile(rf"([{HAN}])|([a-z]+)|(.)", re.S)
+
+
+def word_key(token: str) -> str:
+    """A Latin word reduced for matching: doubled letters squeezed, a plural -s dropped."""
+    key = _SQUEEZE.sub(r"\1", token)
+    if len(key) >= 4 and key.endswith("s"):
+        key = key[:-1]
+    return key
+
+
+def latin_key(text: str) -> str:
+    """A normalised Latin phrase as the space-bounded sequence of its word keys."""
+    return " ".join(word_key(t) for t in _LATIN_TOKEN.findall(text))
+
+
+@lru_cache(maxsize=1)
+def readings() -> dict[str, tuple[str, ...]]:
+    """Toneless pinyin readings of every Han character pypinyin knows (first one = most common)."""
+    from pypinyin.pinyin_dict import pinyin_dict
+
+    table: dict[str, tuple[str, ...]] = {}
+    for code, value in pinyin_dict.items():
+        out: list[str] = []
+        for r in value.split(","):
+            plain = "".join(c for c in unicodedata.normalize("NFD", r) if not unicodedata.combining(c))
+            plain = plain.replace("ü", "u").lower()
+            if plain and plain.isascii() and plain not in out:
+                out.append(plain)
+        if out:
+            table[chr(code)] = tuple(out)
+    return table
+
+
+@lru_cache(maxsize=1)
+def syllables() -> frozenset[str]:
+    return frozenset(s for rs in readings().values() for s in rs)
+
+
+class _InitialTable(dict):
+    """str.translate table: a Han character to the initial of its first reading, all else to '#'."""
+
+    def __missing__(self, code: int) -> str:
+        rs = readings().get(chr(code))
+        value = rs[0][0] if rs else "#"
+        self[code] = value
+        return value
+
+
+_INITIALS = _InitialTable()
+
+
+def segment_pinyin(run: str) -> list[str] | None:
+    """Split a run of Latin letters into pinyin syllables (fewest syllables), or None."""
+    if len(run) > 40:
+        return None
+    syl = syllables()
+    best: list[list[str] | None] = [None] * (len(run) + 1)
+    best[0] = []
+    for i in range(len(run)):
+        if best[i] is None:
+            continue
+        for j in range(i + 1, min(len(run), i + 6) + 1):
+            piece = run[i:j]
+            if piece in syl:
+                cand = best[i] + [piece]
+                if best[j] is None or len(cand) < len(best[j]):
+                    best[j] = cand
+    return best[len(run)]
+
+
+@dataclass(frozen=True, slots=True)
+class Unit:
+    """One Chinese matching unit: a Han character, a pinyin syllable, an initial, or a separator."""
+
+    kind: str  # "han" | "pinyin" | "initial" | "sep"
+    value: str
+    start: int
+    end: int
+
+
+@dataclass
+class TextView:
+    """The views of one normalised message that phrase matchers share."""
+
+    norm: Normalized
+
+    @cached_property
+    def latin(self) -> tuple[str, list[int], list[tuple[int, int]]]:
+        """(space-bounded key string, start of each key in it, normalised span of each token)."""
+        keys: list[str] = []
+        spans: list[tuple[int, int]] = []
+        for m in _LATIN_TOKEN.finditer(self.norm.text):
+            keys.append(word_key(m.group(0)))
+            spans.append((m.start(), m.end()))
+        starts: list[int] = []
+        pos = 1
+        for k in keys:
+            starts.append(pos)
+            pos += len(k) + 1
+        return " " + " ".join(keys) + " ", starts, spans
+
+    @cached_property
+    def has_han(self) -> bool:
+        return _HAN_RE.search(self.norm.text) is not None
+
+    @cached_property
+    def units(self) -> list[Unit] | None:
+        """Units, or None when every normalised character is its own unit (the fast path)."""
+        text = self.norm.text
+        if not any("a" <= c <= "z" for c in text):
+            return None
+        units: list[Unit] = []
+        for m in _CN_SCAN.finditer(text):
+            if m.group(1):
+                units.append(Unit("han", m.group(1), m.start(), m.end()))
+            elif m.group(2):
+                units.extend(self._latin_units(m))
+            else:
+                units.append(Unit("sep", m.group(3), m.start(), m.end()))
+        return units
+
+    def _latin_units(self, m: re.Match) -> list[Unit]:
+        text, run, s, e = self.norm.text, m.group(2), m.start(), m.end()
+        touches_han = (s > 0 and _HAN_RE.match(text[s - 1])) or (e < len(text) and _HAN_RE.match(text[e]))
+        if touches_han:
+            parts = segment_pinyin(run)
+            if parts:
+                out, pos = [], s
+                for p in parts:
+                    out.append(Unit("pinyin", p, pos, pos + len(p)))
+                    pos += len(p)
+                return out
+            original = "".join(self.norm.original[self.norm.source_index(i)] for i in range(s, e))
+            if len(run) <= 6 and original.isupper():
+                return [Unit("initial", c, s + k, s + k + 1) for k, c in enumerate(run)]
+        return [Unit("sep", run, s, e)]
+
+    @cached_property
+    def initials(self) -> str:
+        units = self.units
+        if units is None:
+            return self.norm.text.translate(_INITIALS)
+        return "".join(_unit_initial(u) for u in units)
+
+
+def _unit_initial(u: Unit) -> str:
+    if u.kind == "han":
+        return u.value.translate(_INITIALS)
+    if u.kind in ("pinyin", "initial"):
+        return u.value[0]
+    return "#"
+
+
+@dataclass(frozen=True, slots=True)
+class PhraseHit:
+    """A phrase found in a message: its label, the normalised span, and how it was revealed."""
+
+    label: Hashable
+    start: int
+    end: int
+    steps: frozenset[str] = field(default_factory=frozenset)
+
+
+class PhraseMatcher:
+    """Finds many phrases at once in a TextView. Build once per lexicon, use for every message."""
+
+    def __init__(self, phrases: Iterable[tuple[str, Hashable]]):
+        self._latin = ahocorasick.Automaton()
+        self._joined = ahocorasick.Automaton()
+        self._han = ahocorasick.Automaton()
+        latin: dict[str, list[Hashable]] = {}
+        joined: dict[str, list[Hashable]] = {}
+        han: dict[str, list[tuple[Hashable, str]]] = {}
+        for phrase, label in phrases:
+            if _HAN_RE.search(phrase):
+                chars = "".join(_HAN_RE.findall(phrase))
+                for variant in _initial_variants(chars):
+                    han.setdefault(variant, []).append((label, chars))
+                continue
+            key = latin_key(phrase)
+            if not key:
+                continue
+            latin.setdefault(f" {key} ", []).append(label)
+            if " " in key and len(key) >= MIN_JOINED_CHARS:
+                joined.setdefault(key.replace(" ", ""), []).append(label)
+        for auto, table in ((self._latin, latin), (self._joined, joined), (self._han, han)):
+            for k, v in table.items():
+                auto.add_word(k, (k, tuple(dict.fromkeys(v))))
+            if table:
+                auto.make_automaton()
+        self._has = {"latin": bool(latin), "joined": bool(joined), "han": bool(han)}
+
+    def find(self, view: TextView) -> list[PhraseHit]:
+        hits: list[PhraseHit] = []
+        if self._has["latin"]:
+            hits.extend(self._find_latin(view))
+        if self._has["han"] and view.has_han:
+            hits.extend(self._find_han(view))
+        return hits
+
+    def _find_latin(self, view: TextView) -> Iterable[PhraseHit]:
+        keystr, starts, spans = view.latin
+        if len(keystr) <= 2:
+            return
+        found: set[tuple[int, int]] = set()
+        for end, (key, labels) in self._latin.iter(keystr):
+            first = bisect.bisect_left(starts, end - len(key) + 2)
+            last = bisect.bisect_right(starts, end - 1) - 1
+            found.add((first, last))
+            for label in labels:
+                yield PhraseHit(label, spans[first][0], spans[last][1])
+        if not self._has["joined"] or len(starts) < 2:
+            return
+        joined = keystr.replace(" ", "")
+        # Position of each key's first character in the joined string.
+        jstarts, pos = [], 0
+        for i, s in enumerate(starts):
+            jstarts.append(pos)
+            nxt = starts[i + 1] if i + 1 < len(starts) else len(keystr)
+            pos += nxt - s - 1
+        for end, (key, labels) in self._joined.iter(joined):
+            begin = end - len(key) + 1
+            first = bisect.bisect_right(jstarts, begin) - 1
+            last = bisect.bisect_right(jstarts, end) - 1
+            if jstarts[first] != begin or (first, last) in found:
+                continue
+            nxt = jstarts[last + 1] if last + 1 < len(jstarts) else len(joined)
+            if nxt != end + 1:
+                continue
+            for label in labels:
+                yield PhraseHit(label, spans[first][0], spans[last][1], frozenset({STEP_JOINED}))
+
+    def _find_han(self, view: TextView) -> Iterable[PhraseHit]:
+        units = view.units
+        text = view.norm.text
+        for end, (_key, entries) in self._han.iter(view.initials):
+            n = len(_key)
+            begin = end - n + 1
+            for label, chars in entries:
+                steps = _verify(text, units, begin, chars)
+                if steps is None:
+                    continue
+                if units is None:
+                    s, e = begin, end + 1
+                else:
+                    s, e = units[begin].start, units[end].end
+                yield PhraseHit(label, s, e, steps)
+
+
+def _initial_variants(chars: str) -> list[str]:
+    table = readings()
+    options = [sorted({r[0] for r in table.get(c, ())}) or ["#"] for c in chars]
+    out = []
+    for combo in itertools.islice(itertools.product(*options), MAX_INITIAL_VARIANTS):
+        out.append("".join(combo))
+    return out
+
+
+def _verify(text: str, units: list[Unit] | None, begin: int, chars: str) -> frozenset[str] | None:
+    """Check a candidate unit by unit; return the sound steps used, or None when it does not match."""
+    table = readings()
+    n = len(chars)
+    exact = 0
+    steps: set[str] = set()
+    for j, tc in enumerate(chars):
+        if units is None:
+            kind, value = "han", text[begin + j]
+        else:
+            u = units[begin + j]
+            kind, value = u.kind, u.value
+        if kind == "han":
+            if value == tc:
+                exact += 1
+                continue
+            if n >= MIN_SOUND_MATCH_CHARS and set(table.get(value, ())) & set(table.get(tc, ())):
+                steps.add(STEP_HOMOPHONE)
+                continue
+            return None
+        if kind == "pinyin":
+            if value in table.get(tc, ()):
+                steps.add(STEP_PINYIN)
+                continue
+            return None
+        if kind == "initial" and n >= MIN_SOUND_MATCH_CHARS:
+            if any(r[0] == value for r in table.get(tc, ())):
+                steps.add(STEP_INITIALS)
+                continue
+        return None
+    if steps - {STEP_PINYIN} and exact == 0 and n < MIN_PURE_SOUND_CHARS:
+        return None
+    return frozenset(steps)
+
+
+@lru_cache(maxsize=1)
+def _jieba():
+    import logging
+
+    import jieba
+
+    jieba.setLogLevel(logging.WARNING)
+    jieba.initialize()
+    return jieba
+
+
+def add_words(words: Iterable[str]) -> None:
+    """Teach the Chinese segmenter the lexicon's words, so it keeps them whole."""
+    jb = _jieba()
+    for w in words:
+        if _HAN_RE.search(w):
+            jb.add_word(w)
+
+
+def word_aligned(text: str, start: int, end: int) -> bool:
+    """Whether text[start:end] starts and ends on jieba word boundaries (for short Chinese words)."""
+    bounds = {0}
+    pos = 0
+    for w in _jieba().cut(text):
+        pos += len(w)
+        bounds.add(pos)
+    return start in bounds and end in bounds
