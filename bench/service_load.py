@@ -191,7 +191,7 @@ def main() -> None:
     values = seed_bank(db_url, args.bank_size, rng)
 
     url = f"http://127.0.0.1:{args.port}"
-    env = {**os.environ, "VIGIL_HOME": str(tmp / "home"), "VIGIL_EMBEDDINGS": "off"}
+    env = {**os.environ, "VIGIL_HOME": str(tmp / "home"), "VIGIL_TEXT_EMBEDDINGS": "off"}
     vigil = str(Path(sys.executable).parent / "vigil")
     proc = subprocess.Popen([vigil, "serve", "--db", db_url, "--port", str(args.port), "--workers", str(args.workers),
                              "--rate-limit", "off"], env=env, cwd=tmp)

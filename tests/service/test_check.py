@@ -176,3 +176,35 @@ def test_batch_of_a_thousand(submitter, banked):
     items = [{"content_id": str(i), "signals": [{"type": "md5", "value": ("0" if i % 2 else "2") * 32}]} for i in range(1000)]
     results = submitter.post("/v1/check/batch", json={"items": items}).json()["results"]
     assert [r["result"]["verdict"] for r in results] == ["violating" if i % 2 else "benign" for i in range(1000)]
+
+
+VIOLATING_TEXT = "Kill all the infidels, join the caliphate and take up arms."
+REPORTING_TEXT = "The police said the man was convicted of planning an attack."
+
+
+def test_text_detection_gives_hits_and_a_reason(submitter):
+    body = submitter.post("/v1/check", json={"content_id": "t", "text": VIOLATING_TEXT}).json()
+    assert body["verdict"] == "violating" and body["matches"] == []
+    assert body["text"]["hits"] and body["text"]["reason"]
+    assert any(r.startswith("Text: ") for r in body["reasons"])
+    quiet = submitter.post("/v1/check", json={"content_id": "n", "text": REPORTING_TEXT}).json()
+    assert quiet["verdict"] == "benign" and quiet["text"]["verdict"] == "benign" and quiet["reasons"] == []
+
+
+def test_hash_and_text_in_one_call(submitter, banked):
+    body = submitter.post("/v1/check", json={"content_id": "both", "text": REPORTING_TEXT,
+                                             "signals": [{"type": "pdq", "value": banked["pdq"]}]}).json()
+    assert body["verdict"] == "violating" and body["matches"] and body["text"]["verdict"] == "benign"
+
+
+def test_ten_megabyte_text_gets_a_verdict_and_longer_gets_422(submitter):
+    r = submitter.post("/v1/check", json={"content_id": "long", "text": "a" * (10 * 1024 * 1024)})
+    assert r.status_code == 200 and r.json()["verdict"] in ("review", "benign"), r.text[:300]
+    r = submitter.post("/v1/check", json={"content_id": "longer", "text": "a" * (10 * 1024 * 1024 + 1)})
+    assert r.status_code == 422 and r.json()["error"]["field"] == "text"
+
+
+def test_batch_runs_text_items_together(submitter):
+    items = [{"content_id": str(i), "text": VIOLATING_TEXT if i % 3 == 0 else REPORTING_TEXT} for i in range(30)]
+    results = submitter.post("/v1/check/batch", json={"items": items}).json()["results"]
+    assert [r["result"]["verdict"] for r in results] == ["violating" if i % 3 == 0 else "benign" for i in range(30)]

@@ -15,6 +15,7 @@ from vigil.api.auth import DEFAULT_RATE_LIMIT, Authenticator, RateLimit, RateLim
 
 MAX_MEDIA_ENV = "VIGIL_MAX_MEDIA_BYTES"
 RATE_LIMIT_ENV = "VIGIL_RATE_LIMIT"
+TEXT_EMBEDDINGS_ENV = "VIGIL_TEXT_EMBEDDINGS"
 DEFAULT_MAX_MEDIA_BYTES = 50 * 1024 * 1024  # issue 4: over-size media gets 413, default maximum 50 MB
 
 
@@ -22,12 +23,14 @@ DEFAULT_MAX_MEDIA_BYTES = 50 * 1024 * 1024  # issue 4: over-size media gets 413,
 class ServiceSettings:
     max_media_bytes: int = DEFAULT_MAX_MEDIA_BYTES
     rate_limit: RateLimit | None = RateLimit.parse(DEFAULT_RATE_LIMIT)
+    text_embeddings: bool = True  # off: lexicon and context only, for a latency bound without the model
 
     @classmethod
     def from_env(cls) -> ServiceSettings:
         return cls(
             max_media_bytes=int(os.environ.get(MAX_MEDIA_ENV, DEFAULT_MAX_MEDIA_BYTES)),
             rate_limit=RateLimit.parse(os.environ.get(RATE_LIMIT_ENV, DEFAULT_RATE_LIMIT)),
+            text_embeddings=os.environ.get(TEXT_EMBEDDINGS_ENV, "on").strip().lower() not in ("off", "0", "false", "no"),
         )
 
 

@@ -93,6 +93,8 @@ class TextOut(BaseModel):
     category: str | None
     hits: list[dict[str, Any]]
     reason: str
+    semantic: str = Field(description="used, not_needed or unavailable: whether sentence embeddings took part")
+    notes: list[str]
 
 
 class CheckResult(BaseModel):
@@ -161,8 +163,9 @@ class ItemFailure(Exception):
 class MatcherHolder:
     """One Matcher per process, built in the background at start so /readyz can say when it is loaded."""
 
-    def __init__(self, db_url: str) -> None:
-        self.db_url = db_url
+    def __init__(self, app: FastAPI) -> None:
+        self.app = app
+        self.db_url = app.state.db_url
         self.matcher = None
         self.error: str | None = None
         self._lock = threading.Lock()
@@ -187,7 +190,7 @@ class MatcherHolder:
         def build() -> None:
             try:
                 self.get()
-                detector()
+                detector(self.app)
             except Exception:  # recorded in self.error; /readyz reports it and the next check retries
                 pass
 
@@ -212,7 +215,7 @@ def warm(matcher) -> None:
 def holder(app: FastAPI) -> MatcherHolder:
     h = getattr(app.state, "matcher_holder", None)
     if h is None:
-        h = app.state.matcher_holder = MatcherHolder(app.state.db_url)
+        h = app.state.matcher_holder = MatcherHolder(app)
     return h
 
 
@@ -229,10 +232,19 @@ def index_stats(app: FastAPI) -> dict[str, int]:
     return dict(matcher.stats()) if matcher is not None else {}
 
 
-def detector():
+_plain_detector = None
+
+
+def detector(app: FastAPI):
+    """The shared text detector; without embeddings when the operator turned them off (VIGIL_TEXT_EMBEDDINGS=off)."""
+    global _plain_detector
     from vigil.text.detect import Detector
 
-    return Detector.default()
+    if app.state.settings.text_embeddings:
+        return Detector.default()
+    if _plain_detector is None:
+        _plain_detector = Detector(embeddings=None)
+    return _plain_detector
 
 
 # --- one check ----------------------------------------------------------------------------------
@@ -275,7 +287,8 @@ def collect_signals(item: CheckRequest, media: bytes | None) -> list:
 def text_out(verdict) -> dict:
     d = verdict.to_dict()
     return {"verdict": d["verdict"], "score": float(d["score"]), "category": d.get("category"),
-            "hits": list(d.get("hits") or []), "reason": d["reason"]}
+            "hits": list(d.get("hits") or []), "reason": d["reason"], "semantic": d.get("semantic", "not_needed"),
+            "notes": list(d.get("notes") or [])}
 
 
 def match_out(m) -> dict:
@@ -293,7 +306,7 @@ def run_check(app: FastAPI, item: CheckRequest, media: bytes | None, text_verdic
     except UnknownBank as e:
         raise ItemFailure(422, "unknown_bank", f"{e}; leave 'banks' out to match every bank", "banks") from None
     if text_verdict is None and item.text:
-        text_verdict = detector().check(item.text)
+        text_verdict = detector(app).check(item.text)
     verdict, reasons = combine(matches, text_verdict)
     return {
         "content_id": item.content_id,
@@ -406,7 +419,7 @@ def run_batch(app: FastAPI, raw_items: list[Any]) -> list[dict]:
         except ItemFailure as f:
             entries[i]["error"] = f.detail().model_dump()
     texts = [(i, item.text) for i, item, _ in items if item.text]
-    verdicts = dict(zip((i for i, _ in texts), detector().check_many([t for _, t in texts]))) if texts else {}
+    verdicts = dict(zip((i for i, _ in texts), detector(app).check_many([t for _, t in texts]))) if texts else {}
     for i, item, media in items:
         try:
             entries[i]["result"] = run_check(app, item, media, verdicts.get(i))

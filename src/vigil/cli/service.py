@@ -24,11 +24,12 @@ def serve(
     workers: Annotated[int, typer.Option(min=1, max=64, help="Worker processes. Each holds its own match index; bank changes reach all within 1 s.")] = 1,
     rate_limit: Annotated[Optional[str], typer.Option(help="Per key and worker: '100/s', '6000/min', or 'off'. Env: VIGIL_RATE_LIMIT.")] = None,
     max_media_bytes: Annotated[Optional[int], typer.Option(min=1, help="Largest media accepted, in bytes (default 50 MB). Env: VIGIL_MAX_MEDIA_BYTES.")] = None,
+    embeddings: Annotated[bool, typer.Option(help="Let text detection use sentence embeddings where the lexicon leaves doubt. Env: VIGIL_TEXT_EMBEDDINGS=off.")] = True,
 ) -> None:
     """Run the HTTP API (and console) under uvicorn, after bringing the database schema up to date."""
     import uvicorn
 
-    from vigil.api.app import MAX_MEDIA_ENV, RATE_LIMIT_ENV
+    from vigil.api.app import MAX_MEDIA_ENV, RATE_LIMIT_ENV, TEXT_EMBEDDINGS_ENV
     from vigil.api.auth import RateLimit
     from vigil.config import DATABASE_ENV, database_url
     from vigil.store.db import session_scope, upgrade
@@ -42,6 +43,8 @@ def serve(
         os.environ[RATE_LIMIT_ENV] = rate_limit
     if max_media_bytes is not None:
         os.environ[MAX_MEDIA_ENV] = str(max_media_bytes)
+    if not embeddings:
+        os.environ[TEXT_EMBEDDINGS_ENV] = "off"
     try:
         upgrade(url)
     except Exception as e:  # any driver error: say where we tried, and what to check
