@@ -1,0 +1,256 @@
+#!/usr/bin/env python3
+"""Audit a running Vigil's decision ledger from the outside, with only the standard library and `cryptography`.
+
+It fetches the latest signed checkpoint, checks its Ed25519 signature against a verifier key you
+trust, proves with a consistency proof that it extends the checkpoint you saved last time (so
+nothing below that size was rewritten), and, with an auditor API key, downloads every leaf,
+rehashes it, rebuilds the root and checks inclusion proofs. On success it saves the new checkpoint.
+
+    python tools/verify_ledger.py --url http://127.0.0.1:8000 --key 'vigil.local/ledger+1a2b3c4d+AS...' \\
+        --state ledger-checkpoint.txt [--api-key KEY --leaves]
+
+Exit status: 0 verified, 1 verification failed, 2 usage or network error.
+Hashing follows RFC 9162 section 2.1; the note format follows c2sp.org/signed-note.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import hashlib
+import json
+import os
+import sys
+import urllib.error
+import urllib.parse
+import urllib.request
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+PAGE = 1000
+
+
+class Failed(Exception):
+    """Verification failed: the ledger is not what the checkpoints promise."""
+
+
+class Unusable(Exception):
+    """Usage or network trouble: nothing was verified."""
+
+
+def leaf_hash(data: bytes) -> bytes:
+    return hashlib.sha256(b"\x00" + data).digest()
+
+
+def node_hash(left: bytes, right: bytes) -> bytes:
+    return hashlib.sha256(b"\x01" + left + right).digest()
+
+
+def merkle_root(hashes: list[bytes]) -> bytes:
+    if not hashes:
+        return hashlib.sha256(b"").digest()
+    stack: list[tuple[int, bytes]] = []  # (height, hash) of perfect subtrees, left to right
+    for h in hashes:
+        height = 0
+        while stack and stack[-1][0] == height:
+            h = node_hash(stack.pop()[1], h)
+            height += 1
+        stack.append((height, h))
+    root = stack[-1][1]
+    for _, left in reversed(stack[:-1]):
+        root = node_hash(left, root)
+    return root
+
+
+def verify_inclusion(index: int, size: int, leaf: bytes, proof: list[bytes], root: bytes) -> bool:
+    """RFC 9162 2.1.3.2."""
+    if not 0 <= index < size:
+        return False
+    fn, sn, r = index, size - 1, leaf
+    for p in proof:
+        if sn == 0:
+            return False
+        if fn & 1 or fn == sn:
+            r = node_hash(p, r)
+            while fn and not fn & 1:
+                fn >>= 1
+                sn >>= 1
+        else:
+            r = node_hash(r, p)
+        fn >>= 1
+        sn >>= 1
+    return sn == 0 and r == root
+
+
+def verify_consistency(first: int, second: int, first_root: bytes, second_root: bytes, proof: list[bytes]) -> bool:
+    """RFC 9162 2.1.4.2, including the check that the proof uses up the second size."""
+    if not 0 <= first <= second:
+        return False
+    if first == second:
+        return not proof and first_root == second_root
+    if first == 0:
+        return not proof and first_root == hashlib.sha256(b"").digest()
+    if not proof:
+        return False
+    path = ([first_root] if first & (first - 1) == 0 else []) + proof
+    fn, sn = first - 1, second - 1
+    while fn & 1:
+        fn >>= 1
+        sn >>= 1
+    fr = sr = path[0]
+    for c in path[1:]:
+        if sn == 0:
+            return False
+        if fn & 1 or fn == sn:
+            fr, sr = node_hash(c, fr), node_hash(c, sr)
+            while fn and not fn & 1:
+                fn >>= 1
+                sn >>= 1
+        else:
+            sr = node_hash(sr, c)
+        fn >>= 1
+        sn >>= 1
+    return sn == 0 and fr == first_root and sr == second_root
+
+
+def parse_verifier(text: str) -> tuple[str, bytes, Ed25519PublicKey]:
+    try:
+        name, hex_id, b64 = text.strip().split("+")
+        raw = base64.b64decode(b64, validate=True)
+    except ValueError as exc:
+        raise Unusable(f"not a verifier key: {text.strip()[:80]!r}") from exc
+    if len(raw) != 33 or raw[0] != 1:
+        raise Unusable("the verifier key is not an Ed25519 key")
+    key_id = hashlib.sha256(name.encode() + b"\n" + raw).digest()[:4]
+    if key_id.hex() != hex_id.lower():
+        raise Unusable("the verifier key's id does not match its name and key")
+    return name, key_id, Ed25519PublicKey.from_public_bytes(raw[1:])
+
+
+def open_checkpoint(note: str, verifier: tuple[str, bytes, Ed25519PublicKey]) -> tuple[str, int, bytes]:
+    """(origin, size, root) of a note signed by the trusted key; Failed otherwise."""
+    name, key_id, key = verifier
+    body, sep, signatures = note.partition("\n\n")
+    lines = body.split("\n")
+    if not sep or len(lines) < 3 or not lines[1].isdigit():
+        raise Failed("the checkpoint is not a signed note (origin, size, root, blank line, signatures)")
+    for line in signatures.split("\n"):
+        if not line.startswith("\u2014 "):
+            continue
+        signer, _, b64 = line[2:].rpartition(" ")
+        try:
+            raw = base64.b64decode(b64, validate=True)
+        except ValueError:
+            continue
+        if signer == name and raw[:4] == key_id:
+            try:
+                key.verify(raw[4:], (body + "\n").encode())
+            except InvalidSignature:
+                raise Failed(f"the checkpoint's signature by {name} is invalid") from None
+            return lines[0], int(lines[1]), base64.b64decode(lines[2])
+    raise Failed(f"the checkpoint carries no signature by the trusted key {name}")
+
+
+class Vigil:
+    def __init__(self, url: str, api_key: str | None) -> None:
+        self.url, self.api_key = url.rstrip("/"), api_key
+
+    def get(self, path: str, **params) -> object:
+        query = urllib.parse.urlencode({k: v for k, v in params.items() if v is not None})
+        request = urllib.request.Request(f"{self.url}{path}{'?' + query if query else ''}",
+                                         headers={"Accept": "application/json"})
+        if self.api_key:
+            request.add_header("Authorization", f"Bearer {self.api_key}")
+        try:
+            with urllib.request.urlopen(request, timeout=60) as response:
+                return json.load(response)
+        except urllib.error.HTTPError as exc:
+            detail = exc.read().decode("utf-8", "replace")[:300]
+            raise Unusable(f"GET {path} answered HTTP {exc.code}: {detail}") from exc
+        except (urllib.error.URLError, OSError) as exc:
+            raise Unusable(f"cannot reach {self.url}: {exc}") from exc
+
+
+def b64list(items: list[str]) -> list[bytes]:
+    return [base64.b64decode(x) for x in items]
+
+
+def audit(vigil: Vigil, verifier, previous_note: str | None, check_leaves: bool, log=print) -> str:
+    """Run every check; return the new signed note. Raises Failed or Unusable."""
+    current = vigil.get("/v1/ledger/checkpoint")
+    note = current["note"]
+    origin, size, root = open_checkpoint(note, verifier)
+    log(f"checkpoint: {origin}, size {size}, root {root.hex()} (signature valid)")
+
+    if previous_note:
+        _, old_size, old_root = open_checkpoint(previous_note, verifier)
+        if size < old_size:
+            raise Failed(f"the ledger shrank: the saved checkpoint has size {old_size}, the current one {size}")
+        proof = vigil.get("/v1/ledger/proof/consistency", first=old_size, second=size)
+        if not verify_consistency(old_size, size, old_root, root, b64list(proof["proof"])):
+            raise Failed(f"the current checkpoint (size {size}) is not consistent with the saved one (size {old_size}): "
+                         "the ledger was rewritten")
+        log(f"consistent with the saved checkpoint of size {old_size}")
+
+    if check_leaves:
+        hashes = []
+        while len(hashes) < size:
+            page = vigil.get("/v1/ledger/leaves", start=len(hashes), end=min(size, len(hashes) + PAGE))
+            if not page:
+                raise Failed(f"the server has no leaf {len(hashes)}, but the checkpoint covers {size}")
+            for leaf in page:
+                if leaf["index"] != len(hashes):
+                    raise Failed(f"expected leaf {len(hashes)}, the server sent leaf {leaf['index']}")
+                h = leaf_hash(leaf["data"].encode("utf-8"))
+                if base64.b64decode(leaf["leaf_hash"]) != h:
+                    raise Failed(f"leaf {leaf['index']}: its data does not hash to the leaf hash served")
+                hashes.append(h)
+                if len(hashes) == size:
+                    break
+        if merkle_root(hashes) != root:
+            raise Failed(f"the {size} leaves served do not produce the signed root")
+        for index in sorted({0, size // 2, size - 1} if size else set()):
+            proof = vigil.get("/v1/ledger/proof/inclusion", index=index, size=size)
+            if not verify_inclusion(index, size, hashes[index], b64list(proof["proof"]), root):
+                raise Failed(f"the inclusion proof for leaf {index} does not verify")
+        log(f"all {size} leaves rehashed; they produce the signed root; inclusion proofs verify")
+    return note
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Audit a Vigil decision ledger over HTTP.")
+    parser.add_argument("--url", required=True, help="Base URL of the Vigil service")
+    parser.add_argument("--key", help="Trusted verifier key (from `vigil ledger key`), or a file holding it")
+    parser.add_argument("--state", help="File with the checkpoint saved last time; updated on success")
+    parser.add_argument("--api-key", default=os.environ.get("VIGIL_API_KEY"), help="Auditor API key (env VIGIL_API_KEY), for --leaves")
+    parser.add_argument("--leaves", action="store_true", help="Download and rehash every leaf (needs an auditor key)")
+    args = parser.parse_args(argv)
+    vigil = Vigil(args.url, args.api_key)
+    try:
+        if args.key:
+            text = open(args.key).read() if os.path.isfile(args.key) else args.key
+        else:
+            text = vigil.get("/v1/ledger/key")["verifier_key"]
+            print(f"warning: trusting the key the server presents ({text}); pass --key to pin it", file=sys.stderr)
+        verifier = parse_verifier(text)
+        previous = None
+        if args.state and os.path.exists(args.state):
+            with open(args.state, encoding="utf-8") as f:
+                previous = f.read()
+        note = audit(vigil, verifier, previous, args.leaves)
+    except Unusable as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except Failed as exc:
+        print(f"FAILED: {exc}", file=sys.stderr)
+        return 1
+    if args.state:
+        with open(args.state, "w", encoding="utf-8") as f:
+            f.write(note)
+    print("ledger verified")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
