@@ -7,6 +7,7 @@ unrelated seeds are unrelated images (not near-identical noise) and PDQ quality 
 
 from __future__ import annotations
 
+import io
 import math
 import random
 
@@ -82,3 +83,33 @@ def varied_image(seed: int, size: tuple[int, int] = (640, 480)) -> Image.Image:
         arr[py:py + ph, px:px + pw] = np.clip(patch, 0, 255).astype(np.uint8)
         img = Image.fromarray(arr)
     return img
+
+
+def jpeg_bytes(img, quality: int = 90, **kw) -> bytes:
+    buf = io.BytesIO()
+    img.save(buf, "JPEG", quality=quality, **kw)
+    return buf.getvalue()
+
+
+def png_bytes(img) -> bytes:
+    buf = io.BytesIO()
+    img.save(buf, "PNG")
+    return buf.getvalue()
+
+
+def video_bytes(seeds: list[int], size=(320, 240), fps: int = 10, seconds_per_seed: float = 1.0, codec: str = "mpeg4") -> bytes:
+    """An MP4 showing the scene of each seed for `seconds_per_seed`."""
+    import av
+
+    buf = io.BytesIO()
+    with av.open(buf, "w", format="mp4") as container:
+        stream = container.add_stream(codec, rate=fps)
+        stream.width, stream.height, stream.pix_fmt = size[0], size[1], "yuv420p"
+        for seed in seeds:
+            frame = av.VideoFrame.from_image(varied_image(seed, size))
+            for _ in range(round(fps * seconds_per_seed)):
+                for packet in stream.encode(frame):
+                    container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+    return buf.getvalue()

@@ -38,8 +38,11 @@ block), which keeps the hash within a few bits of the full-size hash."""
 PDQ_SIDE = 64
 """PDQ's downsampled image is 64x64 (PDQ hashing paper, section 'Downsampling')."""
 BORDER_TOLERANCE = 12
-"""Largest per-channel difference (0-255) from the bar colour that still counts as bar (JPEG noise included);
+"""Largest per-channel difference (0-255) from the bar colour for the outermost line to count as a bar;
 small, so that smooth gradients at an edge are not mistaken for bars."""
+BORDER_MEAN_TOLERANCE = 24
+"""Mean difference from the bar colour up to which further lines still count as bar: the lines where a bar
+meets the picture carry JPEG ringing, and PDQ moves 5-10 bits per line of bar left behind."""
 MAX_BORDER_SHARE = 0.4
 """Never trim more than this share of a dimension from either side: beyond it the 'bar' is the picture."""
 DIHEDRAL_ORDER = ("original", "rotate90", "rotate180", "rotate270", "flip_x", "flip_y", "flip_plus1", "flip_minus1")
@@ -81,7 +84,7 @@ def open_image(data: bytes) -> tuple[Image.Image, int]:
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as e:
         raise MediaError(f"refused as a likely decompression bomb: {e}") from None
     except UnidentifiedImageError:
-        raise MediaError("not an image Pillow can decode (unknown or unsupported format)") from None
+        raise MediaError("corrupt or unsupported image: its header is not one Pillow can decode") from None
     except (OSError, SyntaxError, ValueError, EOFError, IndexError, TypeError, MemoryError) as e:
         raise MediaError(f"corrupt or truncated image: {e}") from None
 
@@ -99,33 +102,35 @@ def _reduction(w: int, h: int) -> int:
 
 
 def trim_borders(rgb: np.ndarray) -> np.ndarray:
-    """The picture inside uniform bars (letterbox, pillarbox, frames) of one colour at the edges.
+    """The picture inside bars of one colour at the edges (letterbox, pillarbox, frames).
 
     Re-uploads often add bars, and plain PDQ hashes the bars with the picture; cutting them off makes a
-    letterboxed copy hash like its original. A bar is a run of edge lines whose every pixel is within
-    BORDER_TOLERANCE of the edge line's colour, up to MAX_BORDER_SHARE of the side. Most images have no
-    uniform edge line, and cost four line checks.
+    letterboxed copy hash like its original. A bar starts with an edge line of one colour and runs while
+    lines stay close to it, up to MAX_BORDER_SHARE of the side. Most images have no uniform edge line,
+    and cost four line checks. Rows go first, then columns, and again: a picture's own uniform side
+    only shows as uniform once the bars across it are gone.
     """
-    h, w = rgb.shape[:2]
-    top = _bar(rgb, int(h * MAX_BORDER_SHARE))
-    bottom = _bar(rgb[::-1], int(h * MAX_BORDER_SHARE))
-    cols = rgb.transpose(1, 0, 2)
-    left = _bar(cols, int(w * MAX_BORDER_SHARE))
-    right = _bar(cols[::-1], int(w * MAX_BORDER_SHARE))
-    if top + bottom + left + right == 0:
-        return rgb
-    return rgb[top:h - bottom, left:w - right]
+    for _ in range(3):
+        h, w = rgb.shape[:2]
+        top, bottom = _bar(rgb, int(h * MAX_BORDER_SHARE)), _bar(rgb[::-1], int(h * MAX_BORDER_SHARE))
+        rgb = rgb[top:h - bottom]
+        cols = rgb.transpose(1, 0, 2)
+        left, right = _bar(cols, int(w * MAX_BORDER_SHARE)), _bar(cols[::-1], int(w * MAX_BORDER_SHARE))
+        rgb = rgb[:, left:w - right]
+        if top + bottom + left + right == 0:
+            break
+    return rgb
 
 
 def _bar(lines: np.ndarray, limit: int) -> int:
-    """How many leading lines of `lines` (lines, pixels, 3) are one uniform colour, that of the first."""
+    """How many leading lines of `lines` (lines, pixels, 3) are bar: the first uniform, the rest close to its colour."""
     first = lines[0].astype(np.int16)
-    colour = np.median(first, axis=0)
+    colour = np.median(first, axis=0).astype(np.int16)
     if limit == 0 or np.abs(first - colour).max() > BORDER_TOLERANCE:
         return 0
-    block = np.abs(lines[:limit].astype(np.int16) - colour.astype(np.int16)).max(axis=(1, 2))
-    bad = np.flatnonzero(block > BORDER_TOLERANCE)
-    return int(bad[0]) if bad.size else limit
+    deviation = np.abs(lines[:limit].astype(np.int16) - colour).max(axis=2).mean(axis=1)
+    beyond = np.flatnonzero(deviation > BORDER_MEAN_TOLERANCE)
+    return int(beyond[0]) if beyond.size else limit
 
 
 def _hex(bits: np.ndarray) -> str:
