@@ -23,6 +23,10 @@ def _env(monkeypatch, tmp_path):
     monkeypatch.setenv("VIGIL_WEBHOOK_SECRET", SECRET)
     monkeypatch.delenv("VIGIL_WEBHOOK_URL", raising=False)
     monkeypatch.delenv("VIGIL_CASE_POLICY", raising=False)
+    # PostgreSQL tests reuse one database URL (truncated between tests): start each with fresh per-process caches.
+    from vigil.cases import checks
+
+    checks._matchers.clear()
 
 
 class Keys(dict):

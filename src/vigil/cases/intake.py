@@ -299,11 +299,11 @@ def _ingest_new(session: Session, notices: list[NoticeIn], digests: list[str], n
             reuploads.setdefault(target[pos], []).append(pos)
     for cid, ps in reuploads.items():
         decisions.apply_to_reuploads(session, cid, acted[cid], [items[p].content.id for p in ps],
-                                     [notice_ids[p] for p in ps], policy=policy, now=now)
+                                     [notice_ids[p] for p in ps], policy=policy, at=now)
     for ps, ev in zip(fresh, evidence):
         match = checks.verified_exact_match(ev.to_dict(), policy.auto_action_banks)
         if match is not None:
-            decisions.decide_automatically(session, target[ps[0]], match, policy=policy, now=now)
+            decisions.decide_automatically(session, target[ps[0]], match, policy=policy, at=now)
 
 
 def _update_existing(session: Session, case_ids: list[int], items: list[NoticeIn], target: dict[int, int],

@@ -19,6 +19,19 @@ CONTENT_TYPES = ("text", "image", "video", "audio", "other")
 HASH_TYPES = ("pdq", "video_pdq", "md5", "sha256")
 
 
+def _no_surrogates(value, where: str = "") -> None:
+    """JSON can carry lone surrogates (\\ud800) that no database can store as UTF-8: refuse them up front."""
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise ValueError(f"{where or 'a string'} is not valid Unicode text (it has a lone surrogate)") from None
+    elif isinstance(value, dict):
+        for k, v in value.items():
+            _no_surrogates(k, where)
+            _no_surrogates(v, f"{where}.{k}" if where else str(k))
+
+
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
@@ -68,6 +81,12 @@ class NotifierIn(Strict):
 
 
 class NoticeIn(Strict):
+    @model_validator(mode="before")
+    @classmethod
+    def _valid_text(cls, data):
+        _no_surrogates(data)
+        return data
+
     source: Literal["user", "trusted_flagger", "authority_order"]
     content: ContentIn
     explanation: str = Field(min_length=1, max_length=MAX_EXPLANATION_CHARS,

@@ -1,0 +1,66 @@
+"""Each case runs Vigil's checks once: bank matches and text hits become its evidence, priority and maybe an automatic action."""
+
+import random
+
+import sqlalchemy as sa
+
+from vigil.banks import service as banks
+from vigil.cases.policy import CasePolicy
+from vigil.store.cases import Case, Decision, OutboxMessage
+from vigil.store.db import session_scope
+from vigil.store.ledger import LedgerLeaf
+
+from .conftest import flip, ingest, notice, random_pdq
+
+MD5 = "5d41402abc4b2a76b9719d911017c592"
+
+
+def bank(db_url, name, signal_type, value, labels=None):
+    with session_scope(db_url) as s:
+        banks.create_bank(s, name)
+        banks.add_entry(s, name, signal_type, value, labels=labels or {"entity": "x", "behaviour": "praise"})
+
+
+def test_verified_exact_match_is_actioned_automatically_and_marked(db_url):
+    bank(db_url, "verified-tco", "md5", MD5)
+    policy = CasePolicy(auto_action_banks=frozenset({"verified-tco"}))
+    [r] = ingest(db_url, [notice("c1", hashes={"md5": MD5}, uploader_id="u1")], policy=policy)
+    with session_scope(db_url) as s:
+        case = s.get(Case, r.case_id)
+        assert case.state == "decided"
+        assert case.evidence["matches"][0]["bank"] == "verified-tco"
+        [d] = s.scalars(sa.select(Decision)).all()
+        assert d.automated and d.reviewer_key_id is None and d.action == "remove"
+        assert [l.kind for l in s.scalars(sa.select(LedgerLeaf)) if l.kind != "bank_change"] == ["automated_action"]
+        assert s.scalar(sa.select(sa.func.count()).select_from(OutboxMessage).where(OutboxMessage.event == "action")) == 1
+
+
+def test_match_in_unverified_bank_waits_for_review_but_ranks_higher(db_url):
+    rng = random.Random(5)
+    pdq = random_pdq(rng)
+    bank(db_url, "shared", "pdq", pdq, labels={"entity": "x", "behaviour": "live_attack"})
+    policy = CasePolicy(auto_action_banks=frozenset({"verified-tco"}))
+    [hit, miss] = ingest(db_url, [notice("m1", hashes={"pdq": flip(pdq, list(range(12)))}),
+                                  notice("m2", hashes={"pdq": random_pdq(rng)})], policy=policy)
+    with session_scope(db_url) as s:
+        a, b = s.get(Case, hit.case_id), s.get(Case, miss.case_id)
+        assert a.state == "open" and a.evidence["matches"][0]["distance"] == 12
+        assert a.evidence["crisis"] is True  # a crisis label on the matched entry
+        assert a.priority > b.priority
+        assert s.scalar(sa.select(sa.func.count()).select_from(Decision)) == 0
+
+
+def test_checks_run_once_per_case_not_per_notice(db_url, monkeypatch):
+    from vigil.cases import checks
+
+    calls = []
+    real = checks.check
+
+    def counting(db_url_, contents, categories):
+        calls.append(len(contents))
+        return real(db_url_, contents, categories)
+
+    monkeypatch.setattr(checks, "check", counting)
+    ingest(db_url, [notice("c1", hashes={"md5": MD5})] * 5 + [notice("c2")])
+    ingest(db_url, [notice("c1", hashes={"md5": MD5})] * 3)
+    assert calls == [2]  # two new cases in the first batch; the second batch opened none
