@@ -40,6 +40,10 @@ def test_queue_orders_by_priority_and_marks_urgent_orders(live_server, signed_in
     assert row.group(1) == "urgent"
     assert re.search(rf'<tr data-source="trusted_flagger" data-case="{trusted}" class=""', page.text)
     assert re.search(r'data-countdown>(39|40) min', page.text)
+    assert "bank match" not in page.text
+    seed_case(priority=1, evidence=EVIDENCE)
+    page = signed_in("ben").get("/console/queue")
+    assert "1 bank match</span>" in page.text and "text: violating" in page.text
 
 
 def test_queue_filters(live_server, signed_in, seed_case):

@@ -93,3 +93,10 @@ def open_against_deadlines(s: Session, now: datetime, soon: timedelta) -> dict[s
     counts = {"overdue": 0, "due soon": 0, "later": 0}
     counts.update({label: int(n) for label, n in rows})
     return counts
+
+
+def evidence_of(s: Session, case_ids: list[int]) -> dict[int, dict]:
+    """Case id -> its evidence, for the queue's at-a-glance column (the queue listing leaves evidence out)."""
+    if not case_ids:
+        return {}
+    return dict(s.execute(sa.select(Case.id, Case.evidence).where(Case.id.in_(case_ids))).all())

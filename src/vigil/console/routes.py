@@ -407,7 +407,8 @@ def queue_page(request: Request, reviewer: Reviewer = Depends(allowed(Permission
     cases = queue.list_cases(s, queue=f.queue, source=f.source, category=f.category, language=f.language, at=at)
     return render(request, reviewer, "queue.html", cases=cases, total=queries.count_open(s, f),
                   options=queries.filter_options(s), filters=f.__dict__, filter_query=f.as_query(),
-                  names=queries.key_names(s, [c["claimed_by"] for c in cases]), **case_helpers(at))
+                  names=queries.key_names(s, [c["claimed_by"] for c in cases]),
+                  evidence=queries.evidence_of(s, [c["id"] for c in cases]), **case_helpers(at))
 
 
 @router.get("/next")
