@@ -116,7 +116,7 @@ def verify_consistency(first: int, second: int, first_root: bytes, second_root: 
 
 def parse_verifier(text: str) -> tuple[str, bytes, Ed25519PublicKey]:
     try:
-        name, hex_id, b64 = text.strip().split("+")
+        name, hex_id, b64 = text.strip().split("+", 2)
         raw = base64.b64decode(b64, validate=True)
     except ValueError as exc:
         raise Unusable(f"not a verifier key: {text.strip()[:80]!r}") from exc

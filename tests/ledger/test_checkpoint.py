@@ -46,10 +46,19 @@ def test_concurrent_first_use_agrees_on_one_key(vigil_home):
     assert len(keys) == 1 and keys == {str(cp.load_signer().verifier)}
 
 
+def test_verifier_keys_whose_base64_holds_a_plus_parse(tmp_path):
+    """The key part is split off at the first two '+' only: standard base64 may itself contain '+'."""
+    texts = [str(cp.load_signer(tmp_path / str(i)).verifier) for i in range(40)]
+    with_plus = [t for t in texts if "+" in t.split("+", 2)[2]]
+    assert with_plus
+    for text in with_plus:
+        assert str(cp.Verifier.parse(text)) == text
+
+
 def test_verifier_key_round_trips_and_rejects_garbage(vigil_home):
     v = cp.load_signer().verifier
     text = str(v)
-    name, hex_id, b64 = text.split("+")
+    name, hex_id, b64 = text.split("+", 2)
     assert name == "test.vigil/ledger" and hex_id == v.key_id.hex() and base64.b64decode(b64)[0] == 1
     assert cp.Verifier.parse(text).public_key == v.public_key
     for bad in ("", "name+00+AA==", f"{name}+deadbeef+{b64}", "a+b", f"{name}+{hex_id}+!!!"):

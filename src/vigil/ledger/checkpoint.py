@@ -69,7 +69,7 @@ class Verifier:
     @classmethod
     def parse(cls, text: str) -> Verifier:
         try:
-            name, hex_id, b64 = text.strip().split("+")
+            name, hex_id, b64 = text.strip().split("+", 2)
             raw = base64.b64decode(b64, validate=True)
         except ValueError as exc:
             raise CheckpointError(f"not a verifier key (<name>+<hex id>+<base64 key>): {text.strip()[:80]!r}") from exc
@@ -120,6 +120,7 @@ def load_signer(home: Path | None = None, name: str | None = None, create: bool 
             raise CheckpointError(f"no ledger signing key at {path}")
         pem = Ed25519PrivateKey.generate().private_bytes(
             serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+        path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "wb") as f:
@@ -132,7 +133,10 @@ def load_signer(home: Path | None = None, name: str | None = None, create: bool 
             pass
         finally:
             tmp.unlink()
-    key = serialization.load_pem_private_key(path.read_bytes(), password=None)
+    try:
+        key = serialization.load_pem_private_key(path.read_bytes(), password=None)
+    except (ValueError, TypeError) as exc:
+        raise CheckpointError(f"{path} is not a readable private key ({exc}); restore it from backup") from exc
     if not isinstance(key, Ed25519PrivateKey):
         raise CheckpointError(f"{path} does not hold an Ed25519 private key")
     return Signer(name or origin(), key)
