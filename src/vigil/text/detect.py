@@ -22,7 +22,7 @@ import numpy as np
 
 from vigil.text import context as ctx
 from vigil.text.lexicon import Entry, Lexicon, cue_key
-from vigil.text.normalize import HAN, Normalized, normalize
+from vigil.text.normalize import HAN, Normalized, normalize, visible_length
 from vigil.text.phrases import TextView, word_aligned
 from vigil.text.semantic import Embedder, default_embedder
 from vigil.text.threat import find_threats
@@ -31,9 +31,12 @@ log = logging.getLogger(__name__)
 
 VIOLATING, REVIEW, BENIGN = "violating", "review", "benign"
 
-# Longer texts are not analysed automatically: normalising 10 MB takes seconds, and a person
-# should look at a document that size anyway.
-MAX_TEXT_CHARS = 200_000
+# Longer texts are not analysed automatically: a post is rarely over a few thousand characters,
+# analysis of 40,000 visible characters stays under a second even for adversarial input, and a
+# person should look at a document that size anyway. Invisible characters (zero-width, combining
+# marks) do not count, so padding a short post with them does not push it past review.
+MAX_VISIBLE_CHARS = 40_000
+MAX_TEXT_CHARS = 1_000_000  # past this, not even the invisible characters are counted
 
 VIOLATING_AT = 0.7
 REVIEW_AT = 0.45
@@ -112,6 +115,7 @@ class _Candidate:
     hit: Hit
     entry: Entry | None = None
     doubt: int = 0  # number of cues when the score waits on semantic similarity, else 0
+    term: str = ""  # the lexicon term that matched (normalised), the semantic baseline
     factor: float = 1.0  # protected-speech multiplier already applied to hit.score
     margin: float | None = None
 
@@ -140,7 +144,7 @@ class Detector:
         self.embedder: Embedder | None = default_embedder() if embeddings == "default" else embeddings  # type: ignore[assignment]
         self._entry_cues = [{cue_key(c): c for c in reversed(e.context)} for e in self.lexicon.entries]
         self._context = _context_matcher()
-        self._vectors: dict[tuple[str, str], tuple[np.ndarray, np.ndarray]] = {}
+        self._vectors: dict[str, np.ndarray] = {}  # embeddings of lexicon examples and terms
         self.lexicon.matcher  # compile now, not on the first message
         self._segmenter_ready = False
 
@@ -168,7 +172,7 @@ class Detector:
     # -- analysis -------------------------------------------------------------------------
 
     def _analyse(self, text: str) -> _Analysis:
-        if len(text) > MAX_TEXT_CHARS:
+        if len(text) > MAX_TEXT_CHARS or visible_length(text) > MAX_VISIBLE_CHARS:
             return _Analysis(text, None, too_long=True)
         norm = normalize(text)
         view = TextView(norm)
@@ -179,11 +183,10 @@ class Detector:
         terms: dict[int, list] = {}
         cues: dict[str, list[tuple[int, int]]] = {}
         for h in self.lexicon.matcher.find(view):
-            kind, value = h.label
-            if kind == "term":
-                terms.setdefault(value, []).append(h)
+            if h.label[0] == "term":
+                terms.setdefault(h.label[1], []).append(h)
             else:
-                cues.setdefault(value, []).append((h.start, h.end))
+                cues.setdefault(h.label[1], []).append((h.start, h.end))
         for index, hits in terms.items():
             entry = self.lexicon.entries[index]
             cand = self._term_candidate(a, entry, index, hits, cues, marker_keys, scan, quotes)
@@ -233,7 +236,7 @@ class Detector:
             cues=tuple(dict.fromkeys(found + markers)),
             protected=tuple(f"{k}: {c}" for k, c in protected), score=score,
         )
-        return _Candidate(hit, entry, doubt, ctx.factor(protected))
+        return _Candidate(hit, entry, doubt, best.label[2], ctx.factor(protected))
 
     def _threat_candidate(self, a: _Analysis, t, scan, quotes) -> _Candidate:
         norm = a.norm
@@ -271,28 +274,30 @@ class Detector:
             return "not_needed"
         if self.embedder is None:
             return "unavailable"
-        texts = list(dict.fromkeys(a.text for a, _ in pending))
-        vectors = dict(zip(texts, self.embedder.embed(texts)))
+        refs = {id(c): self._references(c, a.lang) for a, c in pending}
+        missing = list(dict.fromkeys(
+            t for examples, term in refs.values() for t in (*examples, term) if t not in self._vectors
+        ))
+        if missing:
+            self._vectors.update(zip(missing, self.embedder.embed(missing)))
+        messages = list(dict.fromkeys(a.text for a, _ in pending))
+        message_vectors = dict(zip(messages, self.embedder.embed(messages)))
         for a, c in pending:
-            examples, terms = self._entry_vectors(c.entry, a.lang)
-            v = vectors[a.text]
-            c.margin = float((examples @ v).max() - (terms @ v).max())
+            examples, term = refs[id(c)]
+            v = message_vectors[a.text]
+            c.margin = float(max(self._vectors[x] @ v for x in examples) - self._vectors[term] @ v)
             threshold = MARGIN[a.lang] if c.doubt >= 2 else MARGIN_ONE_CUE[a.lang]
             base = _ceiling(c) if c.margin >= threshold else CODED_DISMISSED
             c.hit = replace(c.hit, score=base * c.factor)
         return "used"
 
-    def _entry_vectors(self, entry: Entry, lang: str) -> tuple[np.ndarray, np.ndarray]:
-        key = (entry.id, lang)
-        if key not in self._vectors:
-            def pick(items: Sequence[str]) -> list[str]:
-                same = [x for x in items if bool(_HAN_RE.search(x)) == (lang == "zh")]
-                return same or list(items)
-            examples = pick(entry.examples) or [entry.meaning or entry.terms[0]]
-            terms = pick(entry.terms)
-            vecs = self.embedder.embed(examples + terms)
-            self._vectors[key] = (vecs[:len(examples)], vecs[len(examples):])
-        return self._vectors[key]
+    @staticmethod
+    def _references(c: _Candidate, lang: str) -> tuple[list[str], str]:
+        """The entry's harmful examples in the message's script, and the code word on its own."""
+        entry = c.entry
+        same = [x for x in entry.examples if bool(_HAN_RE.search(x)) == (lang == "zh")]
+        examples = same or list(entry.examples) or [entry.meaning or entry.terms[0]]
+        return examples, c.term
 
     # -- verdict --------------------------------------------------------------------------
 
@@ -300,7 +305,7 @@ class Detector:
         if a.too_long:
             return TextVerdict(
                 REVIEW, REVIEW_AT, None, [],
-                f"Text is {len(a.text):,} characters, over the {MAX_TEXT_CHARS:,} analysed automatically, so a person must review it.",
+                f"Text is {len(a.text):,} characters, over the {MAX_VISIBLE_CHARS:,} visible characters analysed automatically, so a person must review it.",
                 notes=("too_long",),
             )
         hits = sorted((c.hit for c in a.candidates), key=lambda h: -h.score)

@@ -162,11 +162,11 @@ class Lexicon:
 
     @cached_property
     def matcher(self) -> PhraseMatcher:
-        """Terms are labelled ("term", entry index); cues ("cue", normalised cue)."""
+        """Terms are labelled ("term", entry index, term); cues ("cue", cue key)."""
         phrases: list[tuple[str, tuple]] = []
         for i, e in enumerate(self.entries):
             for t in e.terms:
-                phrases.append((normalize(t).text, ("term", i)))
+                phrases.append((normalize(t).text, ("term", i, t)))
             for c in e.context:
                 phrases.append((normalize(c).text, ("cue", cue_key(c))))
         return PhraseMatcher(phrases)

@@ -97,12 +97,17 @@ def _fold_char(char: str) -> str:
     if _HAN_RE.match(char):
         simplified = _t2s().convert(char)
         return simplified if len(simplified) == 1 else char
-    out = unicodedata.normalize("NFKC", char).casefold()
-    if not out.isascii():
-        out = "".join(c for c in unicodedata.normalize("NFD", out) if not unicodedata.combining(c))
-        out = "".join(_confusables().get(c, c) for c in out)
-        out = unicodedata.normalize("NFC", out)
-    return out
+    out, prev = char, None
+    for _ in range(4):  # NFKC and case folding do not commute: repeat until stable
+        if out == prev:
+            break
+        prev = out
+        out = unicodedata.normalize("NFKC", out).casefold()
+        if not out.isascii():
+            out = "".join(c for c in unicodedata.normalize("NFD", out) if not unicodedata.combining(c))
+            out = "".join(_confusables().get(c, c) for c in out)
+            out = unicodedata.normalize("NFC", out)
+    return "".join(c for c in out if not is_invisible(c))
 
 
 class _FoldTable(dict):
@@ -295,6 +300,24 @@ def normalize(text: str) -> Normalized:
             cur, offsets = _apply(cur, offsets, pattern, _remap(fn, offsets))
     return Normalized(text, cur, tuple(offsets) if offsets is not None else None)
 
+
+def visible_length(text: str) -> int:
+    """Characters that are not invisible (zero-width, combining, control, lone surrogates)."""
+    if text.isascii():
+        return len(text) - sum(map(text.count, _ASCII_CONTROLS)) if _ASCII_CONTROL_RE.search(text) else len(text)
+    return len(text.translate(_INVISIBLE))
+
+
+class _InvisibleTable(dict):
+    def __missing__(self, code: int) -> str:
+        value = "" if is_invisible(chr(code)) else chr(code)
+        self[code] = value
+        return value
+
+
+_INVISIBLE = _InvisibleTable()
+_ASCII_CONTROLS = [chr(c) for c in list(range(0x20)) + [0x7F] if chr(c) not in _KEEP_CONTROLS]
+_ASCII_CONTROL_RE = re.compile("[" + re.escape("".join(_ASCII_CONTROLS)) + "]")
 
 _KEY_DROP = re.compile(rf"[^\w{HAN}]+|_")
 _KEY_SQUEEZE = re.compile(r"(.)\1+")

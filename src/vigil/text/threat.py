@@ -96,8 +96,11 @@ class Threat:
     frame: str
 
 
+MAX_THREATS = 10  # enough evidence for any verdict; more would only cost time on hostile input
+
+
 def find_threats(text: str, quotes: list[tuple[int, int]] = ()) -> list[Threat]:
-    """Threats against a group in normalised text. quotes are normalised spans to ignore."""
+    """Threats against a group in normalised text (at most MAX_THREATS). quotes are spans to ignore."""
     out: list[Threat] = []
     for lang, clause_re, (ident, violence, frame) in (
         ("en", _CLAUSE_EN, _EN), ("zh", _CLAUSE_ZH, _ZH),
@@ -112,6 +115,8 @@ def find_threats(text: str, quotes: list[tuple[int, int]] = ()) -> list[Threat]:
             t = _clause(text, start, end, lang, ident, violence, frame, quotes)
             if t:
                 out.append(t)
+                if len(out) >= MAX_THREATS:
+                    return out
             start = m.end() if m else len(text)
     return out
 
