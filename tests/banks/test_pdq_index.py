@@ -79,6 +79,13 @@ def test_index_equals_brute_force(size, threshold, seed):
     ops=st.lists(st.tuples(st.sampled_from(["add", "remove", "readd", "change"]), st.integers(0, 10**6)), max_size=40),
 )
 def test_changes_take_effect_on_next_query(size, threshold, seed, ops):
+    with pytest.MonkeyPatch.context() as patch:
+        # A tiny delta limit makes background merges start (and finish mid-sequence) in every example.
+        patch.setattr(pdq_index, "_DELTA_MIN", 3)
+        run_changes(size, threshold, seed, ops)
+
+
+def run_changes(size, threshold, seed, ops):
     rng = np.random.default_rng(seed)
     bank = {i + 1: random_hash(rng) for i in range(size)}
     index = PDQIndex.build(list(bank.values()), list(bank.keys()))
@@ -104,6 +111,8 @@ def test_changes_take_effect_on_next_query(size, threshold, seed, ops):
             bank[victim] = random_hash(rng)
             index.add(victim, bank[victim])
         check(index, bank, queries_for(rng, bank, 2), threshold)
+        if pick % 3 == 0:
+            index._adopt_merge(wait=True)
     assert len(index) == len(bank)
     index.merge()
     check(index, bank, queries_for(rng, bank, 4), threshold)

@@ -9,13 +9,15 @@ sorted arrays (argsort + offsets), probes are generated with precomputed flip ma
 verified with popcount on uint64 words, and only the survivors are de-duplicated.
 
 Changes land without a rebuild: new entries go to a small delta segment scanned by brute force, removed
-entries are cleared in a live bitmap; the delta is merged into the tables once it grows past a size.
+entries are cleared in a live bitmap. Once the delta grows past a size, a background thread rebuilds the
+tables from a snapshot while queries go on; changes made meanwhile are replayed onto the new tables.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import threading
 from functools import lru_cache
 from itertools import combinations
 from math import comb
@@ -31,7 +33,7 @@ FORMAT_VERSION = 1
 MAX_SUBSTRING_BITS = 24
 MIN_SUBSTRING_BITS = 8
 # Offsets arrays (4 bytes per bucket) may take this much memory per entry, or the floor for small banks.
-_OFFSETS_BYTES_PER_ENTRY = 48
+_OFFSETS_BYTES_PER_ENTRY = 160
 _OFFSETS_MIN_BYTES = 1 << 20
 # Relative costs measured on the 2-core box: one probe (two offset loads), one candidate check, one
 # entry of a full scan, and a query's fixed overhead (about 25 ns per probe unit).
@@ -42,7 +44,7 @@ _QUERY_OVERHEAD = 1500
 # The threshold layouts are tuned for: PDQ's 31 (vigil.signals.pdq.PDQ_THRESHOLD).
 _TUNE_THRESHOLD = 31
 # Entries kept in the brute-force delta before it is merged into the tables.
-_DELTA_MIN = 1 << 15
+_DELTA_MIN = 1 << 14
 _QUERY_BATCH = 256
 
 
@@ -104,17 +106,18 @@ def _flip_masks(bits: int, radius: int) -> np.ndarray:
     return np.array(masks, dtype=np.int64)
 
 
-def _substrings(words: np.ndarray, widths: tuple[int, ...]) -> np.ndarray:
-    """(N, m) int64 substring keys: contiguous bit ranges of the 256-bit hash, most significant first."""
+def _substrings(words: np.ndarray, widths: tuple[int, ...], skip: int = 0) -> np.ndarray:
+    """(N, m) int64 substring keys: contiguous bit ranges of the 256-bit hash, most significant first,
+    starting `skip` bits in."""
     if len(words) == 1:
         whole = int.from_bytes(words[0].astype(">u8").tobytes(), "big")
-        keys, left = [], HASH_BITS
+        keys, left = [], HASH_BITS - skip
         for b in widths:
             left -= b
             keys.append((whole >> left) & ((1 << b) - 1))
         return np.array([keys], dtype=np.int64)
     out = np.empty((words.shape[0], len(widths)), dtype=np.int64)
-    start = 0
+    start = skip
     for i, b in enumerate(widths):
         w, off = divmod(start, 64)
         mask = np.uint64((1 << b) - 1)
@@ -163,10 +166,11 @@ class _Tables:
         widths = _layout(max(n, 1))
         order = np.empty((len(widths), n), dtype=np.uint32)
         offsets = np.empty(sum((1 << b) + 1 for b in widths), dtype=np.uint32)
-        keys = _substrings(words, widths)
-        base = 0
+        base = start = 0
         for t, b in enumerate(widths):
-            col = keys[:, t].astype(np.uint32)
+            # One table's keys at a time: all of them at once would take 8 * m bytes per entry.
+            col = _substrings(words, (b,), skip=start)[:, 0].astype(np.uint32)
+            start += b
             order[t] = np.argsort(col, kind="stable")
             counts = np.bincount(col, minlength=1 << b)
             offsets[base] = 0
@@ -229,14 +233,19 @@ class PDQIndex:
     """
 
     def __init__(self, tables: _Tables, live: np.ndarray | None = None):
+        self._install(tables, live)
+        self._merge_thread: threading.Thread | None = None
+        self._merged: _Tables | None = None
+        self._journal: list[tuple[int, np.ndarray | None]] | None = None
+
+    def _install(self, tables: _Tables, live: np.ndarray | None = None) -> None:
         self._tables = tables
         self._live = np.ones(tables.n, dtype=bool) if live is None else live
         self._dead = int(tables.n - self._live.sum())
-        self._delta_words = np.zeros((0, WORDS), dtype=np.uint64)
-        self._delta_ids = np.zeros(0, dtype=np.int64)
+        self._delta_words = np.zeros((64, WORDS), dtype=np.uint64)
+        self._delta_ids = np.full(64, -1, dtype=np.int64)
+        self._delta_n = 0
         self._delta_index: dict[int, int] = {}
-        self._pending_words: list[np.ndarray] = []
-        self._pending_ids: list[int] = []
 
     @classmethod
     def build(cls, hashes: Sequence[str] | np.ndarray, ids: Iterable[int]) -> PDQIndex:
@@ -248,10 +257,12 @@ class PDQIndex:
         return cls(_Tables.build(words[first], ids))
 
     def __len__(self) -> int:
-        self._flush_pending()
+        self._adopt_merge()
         return self._tables.n - self._dead + len(self._delta_index)
 
     # --- changes -------------------------------------------------------------------------------
+    # The caller serialises changes and queries (vigil.match.Matcher holds one lock); a background
+    # merge only reads its own snapshot and hands back new tables, adopted at the next call.
 
     def _main_position(self, entry_id: int) -> int | None:
         pos = int(np.searchsorted(self._tables.ids, entry_id))
@@ -261,7 +272,13 @@ class PDQIndex:
 
     def add(self, entry_id: int, value: str) -> None:
         """Make `entry_id` match `value` from the next query on."""
-        word = hashes_to_words([value])[0]
+        self._adopt_merge()
+        self._add_word(entry_id, hashes_to_words([value])[0])
+        self._maybe_merge()
+
+    def _add_word(self, entry_id: int, word: np.ndarray) -> None:
+        if self._journal is not None:
+            self._journal.append((entry_id, word))
         pos = self._main_position(entry_id)
         if pos is not None:
             if np.array_equal(self._tables.words[pos], word):
@@ -270,20 +287,30 @@ class PDQIndex:
                     self._dead -= 1
                 return
             self._kill_main(pos)
-        self._flush_pending()
-        if entry_id in self._delta_index:
-            self._delta_words[self._delta_index[entry_id]] = word
-            return
-        self._pending_words.append(word)
-        self._pending_ids.append(entry_id)
-        self._delta_index[entry_id] = len(self._delta_ids) + len(self._pending_ids) - 1
+        slot = self._delta_index.get(entry_id)
+        if slot is None:
+            if self._delta_n == len(self._delta_ids):
+                grow = len(self._delta_ids)
+                self._delta_words = np.concatenate([self._delta_words, np.zeros((grow, WORDS), np.uint64)])
+                self._delta_ids = np.concatenate([self._delta_ids, np.full(grow, -1, np.int64)])
+            slot = self._delta_n
+            self._delta_n += 1
+            self._delta_index[entry_id] = slot
+            self._delta_ids[slot] = entry_id
+        self._delta_words[slot] = word
 
     def remove(self, entry_id: int) -> None:
         """Stop `entry_id` matching (disabled or deleted). Unknown ids are ignored."""
+        self._adopt_merge()
+        self._remove(entry_id)
+        self._maybe_merge()
+
+    def _remove(self, entry_id: int) -> None:
+        if self._journal is not None:
+            self._journal.append((entry_id, None))
         pos = self._main_position(entry_id)
         if pos is not None:
             self._kill_main(pos)
-        self._flush_pending()
         slot = self._delta_index.pop(entry_id, None)
         if slot is not None:
             self._delta_ids[slot] = -1
@@ -293,21 +320,49 @@ class PDQIndex:
             self._live[pos] = False
             self._dead += 1
 
-    def _flush_pending(self) -> None:
-        if self._pending_ids:
-            self._delta_words = np.concatenate([self._delta_words, np.array(self._pending_words, dtype=np.uint64)])
-            self._delta_ids = np.concatenate([self._delta_ids, np.array(self._pending_ids, dtype=np.int64)])
-            self._pending_words.clear()
-            self._pending_ids.clear()
-        if len(self._delta_ids) > max(_DELTA_MIN, self._tables.n // 16) or self._dead > max(_DELTA_MIN, self._tables.n // 4):
-            self.merge()
+    def _snapshot(self) -> tuple[np.ndarray, np.ndarray]:
+        keep = self._delta_ids[: self._delta_n] >= 0
+        words = np.concatenate([self._tables.words[self._live], self._delta_words[: self._delta_n][keep]])
+        ids = np.concatenate([self._tables.ids[self._live], self._delta_ids[: self._delta_n][keep]])
+        return words, ids
+
+    def _maybe_merge(self) -> None:
+        """Start a background merge once the delta or the removed entries grow past a size."""
+        if self._merge_thread is not None:
+            return
+        limit = max(_DELTA_MIN, self._tables.n // 64)
+        if self._delta_n <= limit and self._dead <= max(limit, self._tables.n // 4):
+            return
+        words, ids = self._snapshot()
+        self._journal = []
+
+        def run() -> None:
+            self._merged = _Tables.build(words, ids)
+
+        self._merge_thread = threading.Thread(target=run, name="pdq-index-merge", daemon=True)
+        self._merge_thread.start()
+
+    def _adopt_merge(self, wait: bool = False) -> None:
+        """Install finished merged tables, then replay the changes made while they were built."""
+        thread = self._merge_thread
+        if thread is None or (thread.is_alive() and not wait):
+            return
+        thread.join()
+        merged, journal = self._merged, self._journal or []
+        self._merge_thread = self._merged = self._journal = None
+        if merged is None:
+            return
+        self._install(merged)
+        for entry_id, word in journal:
+            if word is None:
+                self._remove(entry_id)
+            else:
+                self._add_word(entry_id, word)
 
     def merge(self) -> None:
-        """Fold the delta into the tables and drop removed entries (a rebuild of the live set)."""
-        keep = self._delta_ids >= 0
-        words = np.concatenate([self._tables.words[self._live], self._delta_words[keep]])
-        ids = np.concatenate([self._tables.ids[self._live], self._delta_ids[keep]])
-        self.__init__(_Tables.build(words, ids))
+        """Fold the delta into the tables and drop removed entries now (a rebuild of the live set)."""
+        self._adopt_merge(wait=True)
+        self._install(_Tables.build(*self._snapshot()))
 
     # --- queries -------------------------------------------------------------------------------
 
@@ -317,7 +372,7 @@ class PDQIndex:
 
     def query_many(self, values: Sequence[str] | np.ndarray, threshold: int) -> list[tuple[np.ndarray, np.ndarray]]:
         """`query` for many hashes at once (amortises the per-call overhead)."""
-        self._flush_pending()
+        self._adopt_merge()
         words = values if isinstance(values, np.ndarray) and values.dtype == np.uint64 else hashes_to_words(values)
         out: list[tuple[np.ndarray, np.ndarray]] = []
         for lo in range(0, len(words), _QUERY_BATCH):
@@ -341,9 +396,9 @@ class PDQIndex:
             rows, main_ids, d = self._scan(queries, t.words, t.ids, self._live, threshold)
         else:
             rows, main_ids, d = np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.uint16)
-        if len(self._delta_index):
-            live = self._delta_ids >= 0
-            drows, dids, dd = self._scan(queries, self._delta_words, self._delta_ids, live, threshold)
+        if self._delta_index:
+            ids = self._delta_ids[: self._delta_n]
+            drows, dids, dd = self._scan(queries, self._delta_words[: self._delta_n], ids, ids >= 0, threshold)
             rows, main_ids, d = np.concatenate([rows, drows]), np.concatenate([main_ids, dids]), np.concatenate([d, dd])
         order = np.lexsort((main_ids, d, rows))
         rows, main_ids, d = rows[order], main_ids[order], d[order]
@@ -367,7 +422,9 @@ class PDQIndex:
 
     def save(self, folder: str | Path) -> None:
         """Write the index as plain .npy files (no pickle) into `folder`, atomically replacing it."""
-        self.merge()
+        self._adopt_merge(wait=True)
+        if self._delta_n or self._dead:
+            self.merge()
         folder = Path(folder)
         tmp = folder.with_name(folder.name + ".tmp")
         tmp.mkdir(parents=True, exist_ok=True)
