@@ -65,10 +65,12 @@ def check(s: object) -> dict[str, list[str]]:
         if s.get(name) in (None, "", []):
             err(name, f"The {name.replace('_', ' ')} field is required.")
     for name, allowed in ENUMS.items():
-        if name in s and s[name] not in allowed:
+        if name in s and not (isinstance(s[name], str) and s[name] in allowed):
             err(name, f"The selected {name.replace('_', ' ')} is invalid.")
     for name, allowed in LIST_ENUMS.items():
-        if name in s and (not isinstance(s[name], list) or not s[name] or not set(s[name]) <= allowed):
+        value = s.get(name)
+        if name in s and (not isinstance(value, list) or not value
+                          or not all(isinstance(v, str) and v in allowed for v in value)):
             err(name, f"The selected {name.replace('_', ' ')} is invalid.")
     if "category" in s and not (isinstance(s["category"], str) and s["category"].startswith("STATEMENT_CATEGORY_")):
         err("category", "The selected category is invalid.")
@@ -76,6 +78,12 @@ def check(s: object) -> dict[str, list[str]]:
         value = s.get(name)
         if value not in (None, "") and not is_day(value):
             err(name, f"The {name.replace('_', ' ')} does not match the format Y-m-d.")
+    if is_day(s.get("content_date")) and s["content_date"] < "2000-01-01":
+        err("content_date", "The content date must be a date after or equal to 2000-01-01.")
+    for name in ("decision_facts", "illegal_content_legal_ground", "illegal_content_explanation",
+                 "incompatible_content_ground", "incompatible_content_explanation"):
+        if s.get(name) not in (None, "") and not isinstance(s[name], str):
+            err(name, f"The {name.replace('_', ' ')} must be a string.")
     if isinstance(s.get("decision_facts"), str) and len(s["decision_facts"]) > 5000:
         err("decision_facts", "The decision facts must not be greater than 5000 characters.")
     puid = s.get("puid")

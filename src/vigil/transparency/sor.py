@@ -166,7 +166,7 @@ def validate_statement(d: dict) -> list[str]:
     errors += [f"{name}: unknown field" for name in d if name not in REQUIRED and name not in OPTIONAL]
 
     def one_of(name: str, allowed: frozenset[str]) -> None:
-        if name in d and d[name] not in allowed:
+        if name in d and not (isinstance(d[name], str) and d[name] in allowed):
             errors.append(f"{name}: {d[name]!r} is not an allowed value")
 
     def all_of(name: str, allowed: frozenset[str]) -> None:
@@ -175,8 +175,8 @@ def validate_statement(d: dict) -> list[str]:
         value = d[name]
         if not isinstance(value, list) or not value:
             errors.append(f"{name}: must be a non-empty list")
-        elif any(v not in allowed for v in value):
-            errors.append(f"{name}: {[v for v in value if v not in allowed]} not allowed")
+        elif any(not isinstance(v, str) or v not in allowed for v in value):
+            errors.append(f"{name}: {[v for v in value if not isinstance(v, str) or v not in allowed]} not allowed")
 
     one_of("decision_ground", DECISION_GROUND_VALUES)
     one_of("source_type", SOURCE_VALUES)
@@ -223,6 +223,8 @@ def validate_statement(d: dict) -> list[str]:
         errors.append("content_language: must be an ISO 639-1 code")
     for name in FREE_TEXT:
         text = d.get(name)
+        if text is not None and not isinstance(text, str) and name != "decision_facts":
+            errors.append(f"{name}: must be text")
         if isinstance(text, str) and (EMAIL_RE.search(text) or PHONE_RE.search(text)):
             errors.append(f"{name}: looks like it holds personal data (an e-mail address or phone number)")
     return errors
