@@ -1,6 +1,6 @@
 """Match signals against the banks: one in-memory index per (bank, signal type), kept current from the change log.
 
-Indexes are built from the database on first use and then follow `bank_changes` incrementally (polled
+Indexes are built from the database (or a saved snapshot) on first use and then follow `bank_changes` incrementally (polled
 at most every POLL_SECONDS), so an entry added or disabled in one process is matched or ignored by every
 process within a second, without reloading. Negative banks (known false positives) suppress the positive
 matches of any signal that also matches them.
@@ -8,15 +8,18 @@ matches of any signal that also matches them.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import threading
 import time
 from collections import OrderedDict
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Sequence
 
 import sqlalchemy as sa
 
-from vigil.config import database_url
+from vigil.config import database_url, home_dir
 from vigil.index.exact import ExactIndex, VideoIndex
 from vigil.index.pdq import PDQIndex
 from vigil.signals import Signal
@@ -26,6 +29,9 @@ from vigil.store.db import sessionmaker_for
 
 POLL_SECONDS = 0.5
 """How often match() looks for bank changes: a change is visible in every process within 1 s."""
+SNAPSHOT_MIN = 100_000
+"""PDQ indexes at least this large are saved under home_dir()/index, so the next start loads them
+(seconds at 10M) and replays later changes instead of reading every entry from the database."""
 _CHANGE_PAGE = 20_000
 _BUILD_PAGE = 50_000
 _DETAIL_CACHE = 20_000
@@ -154,29 +160,74 @@ class Matcher:
             self.refresh()
 
     def _index(self, bank: _BankInfo, signal_type: str):
-        """The index for (bank, type), built from the database's enabled entries on first use."""
+        """The index for (bank, type): from its saved snapshot plus later changes, or built from the database."""
         key = (bank.id, signal_type)
         if key not in self._indexes:
-            with self._sessions() as s:
-                query = (
-                    sa.select(BankEntry.id, BankEntry.value)
-                    .where(BankEntry.bank_id == bank.id, BankEntry.signal_type == signal_type, BankEntry.enabled)
-                    .order_by(BankEntry.id)
-                    .execution_options(yield_per=_BUILD_PAGE)
-                )
-                rows = s.execute(query)
-                if signal_type == "pdq":
-                    ids, values = [], []
-                    for entry_id, value in rows:
-                        ids.append(entry_id)
-                        values.append(value)
-                    index = PDQIndex.build(values, ids)
-                else:
-                    index = _empty_index(signal_type)
-                    for entry_id, value in rows:
-                        index.add(entry_id, value)
+            index = self._load_snapshot(bank) if signal_type == "pdq" else None
+            if index is None:
+                index = self._build(bank, signal_type)
             self._indexes[key] = index
         return self._indexes[key]
+
+    def _build(self, bank: _BankInfo, signal_type: str):
+        with self._sessions() as s:
+            # Read the cursor first: changes after it may already be in the rows, and replaying them is harmless.
+            cursor = s.scalar(sa.select(sa.func.coalesce(sa.func.max(BankChange.id), 0)))
+            rows = s.execute(
+                sa.select(BankEntry.id, BankEntry.value)
+                .where(BankEntry.bank_id == bank.id, BankEntry.signal_type == signal_type, BankEntry.enabled)
+                .order_by(BankEntry.id)
+                .execution_options(yield_per=_BUILD_PAGE)
+            )
+            if signal_type != "pdq":
+                index = _empty_index(signal_type)
+                for entry_id, value in rows:
+                    index.add(entry_id, value)
+                return index
+            ids, values = [], []
+            for entry_id, value in rows:
+                ids.append(entry_id)
+                values.append(value)
+        index = PDQIndex.build(values, ids)
+        if len(index) >= SNAPSHOT_MIN:
+            self._save_snapshot(bank, index, cursor)
+        return index
+
+    def _snapshot_dir(self, bank: _BankInfo) -> Path:
+        db_key = hashlib.sha256(self.db_url.encode()).hexdigest()[:16]
+        return home_dir() / "index" / db_key / f"bank-{bank.id}-pdq"
+
+    def _save_snapshot(self, bank: _BankInfo, index: PDQIndex, cursor: int) -> None:
+        folder = self._snapshot_dir(bank)
+        index.save(folder)
+        (folder / "cursor.json").write_text(json.dumps({"change_id": int(cursor), "bank": bank.name}))
+
+    def _load_snapshot(self, bank: _BankInfo) -> PDQIndex | None:
+        """A saved index brought up to date from the change log, or None if there is none or it disagrees with the DB."""
+        folder = self._snapshot_dir(bank)
+        try:
+            cursor = json.loads((folder / "cursor.json").read_text())["change_id"]
+            index = PDQIndex.load(folder)
+        except (OSError, ValueError, KeyError):
+            return None
+        with self._sessions() as s:
+            if s.scalar(sa.select(sa.func.coalesce(sa.func.max(BankChange.id), 0))) < cursor:
+                return None
+            changes = s.execute(
+                sa.select(BankChange.entry_id, BankChange.value, BankChange.kind)
+                .where(BankChange.id > cursor, BankChange.bank_id == bank.id, BankChange.signal_type == "pdq")
+                .order_by(BankChange.id)
+                .execution_options(yield_per=_CHANGE_PAGE)
+            )
+            for entry_id, value, kind in changes:
+                if kind in ("add", "enable"):
+                    index.add(entry_id, value)
+                elif kind in ("disable", "delete"):
+                    index.remove(entry_id)
+            enabled = s.scalar(
+                sa.select(sa.func.count()).where(BankEntry.bank_id == bank.id, BankEntry.signal_type == "pdq", BankEntry.enabled)
+            )
+        return index if enabled == len(index) else None
 
     # --- lookups -------------------------------------------------------------------------------
 

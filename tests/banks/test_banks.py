@@ -264,3 +264,41 @@ def test_matcher_builds_from_many_entries_and_matches_like_brute_force(db_url):
         q = flip(v, 10)
         expected = {w for w in values if (int(w, 16) ^ int(q, 16)).bit_count() <= 40}
         assert {x.value for x in m.match([pdq(q)])} == expected
+
+
+def test_saved_snapshot_is_loaded_and_brought_up_to_date(db_url, tmp_path, monkeypatch):
+    import vigil.match as match_module
+
+    monkeypatch.setenv("VIGIL_HOME", str(tmp_path / "home"))
+    monkeypatch.setattr(match_module, "SNAPSHOT_MIN", 1)
+    with session_scope(db_url) as s:
+        service.create_bank(s, "b")
+        first_id = service.add_entry(s, "b", "pdq", A).id
+    assert Matcher(db_url).match([pdq(A)])
+    assert list((tmp_path / "home" / "index").rglob("*.npy"))
+    assert not any(f.suffix == ".pkl" for f in (tmp_path / "home").rglob("*"))
+    with session_scope(db_url) as s:
+        service.set_entry_enabled(s, first_id, False)
+        service.add_entry(s, "b", "pdq", B)
+
+    def no_rebuild(*args):
+        raise AssertionError("the snapshot should have been used")
+
+    monkeypatch.setattr(Matcher, "_build", no_rebuild)
+    m = Matcher(db_url)
+    assert [x.value for x in m.match([pdq(A), pdq(B)])] == [B]
+
+
+def test_snapshot_that_disagrees_with_the_database_is_rebuilt(db_url, tmp_path, monkeypatch):
+    import vigil.match as match_module
+    from vigil.store.banks import BankEntry
+
+    monkeypatch.setenv("VIGIL_HOME", str(tmp_path / "home"))
+    monkeypatch.setattr(match_module, "SNAPSHOT_MIN", 1)
+    with session_scope(db_url) as s:
+        service.create_bank(s, "b")
+        service.add_entry(s, "b", "pdq", A)
+    Matcher(db_url).match([pdq(A)])
+    with session_scope(db_url) as s:
+        s.execute(sa.update(BankEntry).values(enabled=False))
+    assert Matcher(db_url).match([pdq(A)]) == []
