@@ -28,15 +28,30 @@ _EN_IDENTITY = (
     r"|shia|shias|shiites?|sunnis?|yazidis?|ahmadis?|idolaters?"
     r"|anyone who|whoever|those who|all who|everyone who"
 )
+_EN_VIOLENT_VERBS = (
+    "kill", "murder", "slaughter", "butcher", "massacre", "exterminate", "eradicate", "annihilate", "execute",
+    "behead", "hang", "lynch", "shoot", "stab", "rape", "torture", "burn", "drown", "strangle", "gas", "bomb",
+    "hurt", "attack", "slit", "suffer", "die", "destroy", "crucify", "stone", "decapitate", "mutilate", "maim",
+)
+
+
+def _inflected(verb: str) -> str:
+    """A verb and its -s, -ed and -ing forms (stab: stabs, stabbed, stabbing; die: dies, died, dying)."""
+    stem = verb[:-1] if verb.endswith("e") else verb
+    forms = {verb, verb + "s", verb + "es", stem + "ed", stem + "ing", verb + "d"}
+    if verb.endswith("ie"):
+        forms.add(verb[:-2] + "ying")
+    if len(verb) <= 4 and verb[-1] not in "aeiouwy" and verb[-2] in "aeiou":
+        forms.update({verb + verb[-1] + "ed", verb + verb[-1] + "ing"})
+    return "|".join(sorted(forms, key=len, reverse=True))
+
+
 _EN_VIOLENCE = (
-    r"kill(?:s|ed|ing)?|murder(?:s|ed|ing)?|slaughter(?:s|ed|ing)?|butcher(?:s|ed|ing)?|massacre[sd]?"
-    r"|exterminat(?:e|ed|es|ing|ion)|eradicat(?:e|ed|es|ing)|annihilat(?:e|ed|ing)|execut(?:e|ed|es|ing|ion)"
-    r"|behead(?:s|ed|ing)?|hang(?:ed|ing)?|lynch(?:ed|ing)?|shoot(?:ing)?|shot|stab(?:s|bed|bing)?"
-    r"|rap(?:e|ed|es|ing)|tortur(?:e|ed|es|ing)|burn(?:ed|t|ing)?|drown(?:ed|ing)?|strangl(?:e|ed|ing)"
-    r"|gas(?:sed)?|bomb(?:ed|ing)?|blow up|gun down|wipe out|get rid of|put an end to|hurt|attack(?:s|ed|ing)?"
-    r"|cut (?:\w+ ){0,2}throats?|throats? cut|snap (?:\w+ ){0,3}necks?|slit|suffer|die|dead|death|destroy"
+    "|".join(_inflected(v) for v in _EN_VIOLENT_VERBS)
+    + r"|shot|burnt|hung|dead|death|execution|extermination|genocide|blow up|gun down|wipe out|get rid of"
+    r"|put an end to|cut (?:\w+ ){0,2}throats?|throats? cut|snap (?:\w+ ){0,3}necks?"
     r"|end (?:[\w']+ ){0,3}li(?:fe|ves)|hunt (?:\w+ )?down|deserves? (?:a |the )?(?:knife|bullet|blade|rope|noose|sword)"
-    r"|better off without|genocide"
+    r"|better off without"
 )
 _EN_MODAL = (
     r"will|shall|am going to|are going to|going to|gonna|want to|wanna|intend to|plan to|have to|need to|must"
@@ -44,7 +59,9 @@ _EN_MODAL = (
 )
 _EN_FRAME = (
     rf"\b(?:i|we)(?:'ll|'m going to|'m gonna|'re going to|'d love to|(?: [\w']+){{0,3}}? (?:{_EN_MODAL}))\b"
-    r"|\blet'?s\b|\blet us\b|^\s*(?:so |now |go |brothers,? |rise up and |go out and )?(?:kill|murder|slaughter|shoot|stab|burn|behead|hang|exterminate|eradicate|destroy|attack|gas|bomb)\b"
+    r"|\blet'?s\b|\blet us\b|^\s*(?:(?:brothers|brother|sisters|friends|everyone|people|believers|o believers|men|youth|so|now|then|just|please"
+    r"|come on|go|go out|rise|rise up|get up|and|all of you)[,!]?\s+)*"
+    r"(?:kill|murder|slaughter|shoot|stab|burn|behead|hang|exterminate|eradicate|destroy|attack|gas|bomb)\b"
     r"|\bdeath to\b|\bshould\b|\bmust\b|\bought to\b|\bdeserves?\b|\bneeds? to\b|\bhas to\b"
     r"|\bif only\b|\bi wish\b|\bi hope\b|\bwould love to see\b|\bone can only hope\b|\bin a just world\b"
     r"|\bbetter off\b|\bwould be (?:best|better)\b|\bin everybody's interest\b|\bonly solution\b"
