@@ -82,11 +82,12 @@ def _letterbox(img: Image.Image, bar: int, colour=(0, 0, 0), sides=False) -> Ima
 def test_uniform_borders_are_trimmed(sides, colour):
     for seed in (20, 21, 22):
         img = varied_image(seed, (640, 480))
-        original = hash_image(jpeg_bytes(img))[0]
+        original = hash_image(jpeg_bytes(img))
         boxed = hash_image(jpeg_bytes(_letterbox(img, 90, colour, sides)))
-        assert len(boxed) == 2, "the trimmed picture and the whole frame are both hashed"
-        assert hamming(boxed[0].value, original.value) <= 12
-        assert hamming(boxed[1].value, original.value) > hamming(boxed[0].value, original.value)
+        assert len(boxed) >= 2, "the trimmed picture and the whole frame are both hashed"
+        best = min(hamming(b.value, o.value) for b in boxed[:-1] for o in original)
+        assert best <= 12
+        assert min(hamming(boxed[-1].value, o.value) for o in original) > best
 
 
 def test_pictures_without_bars_are_hashed_once():

@@ -45,6 +45,8 @@ BORDER_MEAN_TOLERANCE = 24
 meets the picture carry JPEG ringing, and PDQ moves 5-10 bits per line of bar left behind."""
 MAX_BORDER_SHARE = 0.4
 """Never trim more than this share of a dimension from either side: beyond it the 'bar' is the picture."""
+MAX_BORDER_STEPS = 4
+"""Rows, columns, rows, columns: enough for bars on every side around a picture with flat margins."""
 DIHEDRAL_ORDER = ("original", "rotate90", "rotate180", "rotate270", "flip_x", "flip_y", "flip_plus1", "flip_minus1")
 """The order of pdqhash.compute_dihedral's variants."""
 
@@ -101,25 +103,32 @@ def _reduction(w: int, h: int) -> int:
     return 1
 
 
-def trim_borders(rgb: np.ndarray) -> np.ndarray:
-    """The picture inside bars of one colour at the edges (letterbox, pillarbox, frames).
+def border_crops(rgb: np.ndarray) -> list[np.ndarray]:
+    """The picture with bars of one colour cut off its edges (letterbox, pillarbox, frames), step by step.
 
-    Re-uploads often add bars, and plain PDQ hashes the bars with the picture; cutting them off makes a
-    letterboxed copy hash like its original. A bar starts with an edge line of one colour and runs while
-    lines stay close to it, up to MAX_BORDER_SHARE of the side. Most images have no uniform edge line,
-    and cost four line checks. Rows go first, then columns, and again: a picture's own uniform side
-    only shows as uniform once the bars across it are gone.
+    Re-uploads often add bars, and plain PDQ hashes the bars with the picture. A bar starts with an edge
+    line of one colour and runs while lines stay close to it, up to MAX_BORDER_SHARE of the side. Rows
+    are cut first, then columns, then rows again...: each step that cuts something adds a crop, the
+    outermost first. Why every step and not just the last? A picture may have flat margins of its own,
+    and then only the step that removes the added bars gives back the frame the original was hashed in.
+    Most images have no uniform edge line, cost four line checks, and give no crop.
     """
-    for _ in range(3):
+    crops: list[np.ndarray] = []
+    idle = 0
+    for step in range(MAX_BORDER_STEPS):
         h, w = rgb.shape[:2]
-        top, bottom = _bar(rgb, int(h * MAX_BORDER_SHARE)), _bar(rgb[::-1], int(h * MAX_BORDER_SHARE))
-        rgb = rgb[top:h - bottom]
-        cols = rgb.transpose(1, 0, 2)
-        left, right = _bar(cols, int(w * MAX_BORDER_SHARE)), _bar(cols[::-1], int(w * MAX_BORDER_SHARE))
-        rgb = rgb[:, left:w - right]
-        if top + bottom + left + right == 0:
-            break
-    return rgb
+        lines = rgb if step % 2 == 0 else rgb.transpose(1, 0, 2)
+        limit = int(len(lines) * MAX_BORDER_SHARE)
+        start, end = _bar(lines, limit), _bar(lines[::-1], limit)
+        if start + end == 0:
+            idle += 1
+            if idle == 2:
+                break
+            continue
+        idle = 0
+        rgb = rgb[start:h - end] if step % 2 == 0 else rgb[:, start:w - end]
+        crops.append(rgb)
+    return crops
 
 
 def _bar(lines: np.ndarray, limit: int) -> int:
@@ -185,15 +194,12 @@ def hash_rgb(rgb: np.ndarray, scale: int = 1, *, dihedral: bool = True) -> Signa
 
 
 def hash_image(data: bytes) -> list[Signal]:
-    """PDQ of an image file's bytes: the hash of the picture with borders trimmed, and when trimming
-    changed anything, also the hash of the whole frame (so bank hashes made without trimming still match)."""
+    """PDQ signals of an image file's bytes: the whole frame, preceded (when the image has uniform bars)
+    by each border crop, most trimmed first; banks built by Vigil hold the same set, and bank hashes made
+    elsewhere (of the whole frame) still match."""
     img, scale = open_image(data)
     rgb = np.asarray(img)
-    inner = trim_borders(rgb)
-    signals = [hash_rgb(inner, scale)]
-    if inner.shape != rgb.shape:
-        signals.append(hash_rgb(rgb, scale))
-    return signals
+    return [hash_rgb(crop, scale) for crop in reversed(border_crops(rgb))] + [hash_rgb(rgb, scale)]
 
 
 class PdqSignal:

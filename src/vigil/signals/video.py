@@ -21,7 +21,7 @@ from typing import BinaryIO
 import numpy as np
 
 from vigil.signals.base import InvalidSignal, MediaError, Signal
-from vigil.signals.pdq import PDQ_THRESHOLD, QUALITY_FLOOR, REDUCED_SHORT_SIDE, hash_rgb, trim_borders
+from vigil.signals.pdq import PDQ_THRESHOLD, QUALITY_FLOOR, REDUCED_SHORT_SIDE, border_crops, hash_rgb
 
 MATCH_SHARE = 0.8
 """Share of query frames that must match for the video to match (vPDQ's default match percentage, 80%)."""
@@ -134,7 +134,8 @@ def _sample(container, stream) -> list[Frame]:
             raise MediaError(f"video is longer than the {MAX_FRAMES // 3600} hour limit for hashing")
         scale = _frame_scale(frame.width, frame.height)
         rgb = frame.to_ndarray(format="rgb24", width=frame.width // scale, height=frame.height // scale, interpolation="AREA")
-        signal = hash_rgb(trim_borders(rgb), scale, dihedral=False)
+        crops = border_crops(rgb)
+        signal = hash_rgb(crops[-1] if crops else rgb, scale, dihedral=False)
         frames.append(Frame(signal.value, signal.quality or 0))
         next_time = (int(t * FRAMES_PER_SECOND) + 1) / FRAMES_PER_SECOND
     return frames
