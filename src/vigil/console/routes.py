@@ -9,6 +9,8 @@ handing a reviewer's API key to the browser. Authorisation uses the same role ta
 from __future__ import annotations
 
 from datetime import datetime
+import logging
+import time
 from pathlib import Path
 from typing import Callable
 from urllib.parse import quote, urlsplit
@@ -19,6 +21,7 @@ from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Resp
 from fastapi.routing import APIRoute
 from fastapi.templating import Jinja2Templates
 from sqlalchemy.orm import Session
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from vigil.api.deps import get_session
 from vigil.console import format as fmt
@@ -26,6 +29,7 @@ from vigil.console import charts, queries, signin
 from vigil.console.signin import CSRF_FIELD, SESSION_COOKIE, SIGNIN_CSRF_COOKIE, Reviewer
 from vigil.roles import Permission
 
+log = logging.getLogger("vigil.console")
 HERE = Path(__file__).parent
 STATIC = HERE / "static"
 STATIC_FILES = frozenset(p.name for p in STATIC.iterdir() if p.is_file())
@@ -54,7 +58,7 @@ class PageError(Exception):
         self.status, self.message, self.back = status, message, back
 
 
-HEADINGS = {400: "That did not work", 403: "Not allowed", 404: "Not found", 409: "Someone else got there first",
+HEADINGS = {500: "Something went wrong", 400: "That did not work", 403: "Not allowed", 404: "Not found", 409: "Someone else got there first",
             422: "Please check the form"}
 
 
@@ -75,7 +79,13 @@ class ConsoleRoute(APIRoute):
             except RequestValidationError as e:
                 first = e.errors()[0] if e.errors() else {}
                 field = ".".join(str(p) for p in first.get("loc", ())[1:]) or "the form"
-                response = error_page(request, 422, f"{field}: {first.get('msg', 'invalid value')}.", "javascript:history.back()")
+                response = error_page(request, 422, f"{field}: {first.get('msg', 'invalid value')}.")
+            except StarletteHTTPException as e:
+                response = error_page(request, e.status_code, str(e.detail))
+            except Exception:
+                log.exception("console page failed: %s", request.url.path)
+                response = error_page(request, 500, "The console failed on this page and logged why; nothing was "
+                                      "changed. Try again, and tell the operator if it keeps happening.")
             for name, value in SECURITY_HEADERS.items():
                 response.headers.setdefault(name, value)
             return response
@@ -394,7 +404,7 @@ def case_helpers(at: datetime) -> dict:
 
 def review_error_page(e) -> PageError:
     """A refused review step as a page (raising it rolls the request's transaction back)."""
-    return PageError(e.status if 400 <= e.status < 500 else 400, str(e), "javascript:history.back()")
+    return PageError(e.status if 400 <= e.status < 500 else 400, str(e), "/console/queue")
 
 
 @router.get("/queue")
@@ -661,6 +671,7 @@ async def appeal_decide(request: Request, appeal_id: int, reviewer: Reviewer = D
 # --- dashboard ------------------------------------------------------------------------------------------------
 
 DASHBOARD_DAYS = (1, 7, 30, 90, 365)
+FIGURES_TTL_SECONDS = 15.0
 
 
 def duration(seconds: float | None) -> str:
@@ -685,9 +696,17 @@ def dashboard(request: Request, days: int = 30, reviewer: Reviewer = Depends(all
     at = fmt.now()
     head = log.size(s)
     latest = ledger_checkpoint.latest_checkpoint(s)
-    # Live figures: everything in the ledger up to its head (an unsigned, unsaved stand-in for a checkpoint).
-    f = report.compute(s, (at - timedelta(days=days - 1)).date(), at.date(),
-                       checkpoint=LedgerCheckpoint(tree_size=head, root_hash=b""))
+    # The report's figures cost O(notices in the period), so each process keeps them for FIGURES_TTL_SECONDS,
+    # and recomputes at once when the ledger grew (a new decision shows on the next view).
+    cache: dict = request.app.state.__dict__.setdefault("console_figures", {})
+    hit = cache.get(days)
+    if hit is not None and hit[1] == head and time.monotonic() - hit[0] < FIGURES_TTL_SECONDS:
+        f = hit[2]
+    else:
+        # Live figures: everything in the ledger up to its head (an unsigned, unsaved stand-in for a checkpoint).
+        f = report.compute(s, (at - timedelta(days=days - 1)).date(), at.date(),
+                           checkpoint=LedgerCheckpoint(tree_size=head, root_hash=b""))
+        cache[days] = (time.monotonic(), head, f)
     sources: dict[str, int] = {src: sum(cats.values()) for src, cats in f.notices.items()}
     categories: dict[str, int] = {}
     for cats in f.notices.values():
@@ -697,11 +716,12 @@ def dashboard(request: Request, days: int = 30, reviewer: Reviewer = Depends(all
     tta_rows = [(label, seconds / 60) for label, seconds in (("all notices", t["median_seconds"]),
                 ("authority orders", t["authority_orders_median_seconds"])) if seconds is not None]
     hour = 60.0
-    scale = max(hour * 1.25, *(v for _, v in tta_rows))
+    scale = max([hour * 1.25, *(v for _, v in tta_rows)])
     open_counts = queries.open_against_deadlines(s, at, fmt.URGENT_WITHIN)
     share = t["authority_orders_within_one_hour_share"]
     return render(
         request, reviewer, "dashboard.html", f=f, days=days, head=head, checkpoint=latest, iso=iso, duration=duration,
+        ttl=FIGURES_TTL_SECONDS,
         checkpoint_root=base64.b64encode(latest.root_hash).decode() if latest else "",
         by_source=charts.bar_chart("Notices by source", sorted(sources.items(), key=lambda kv: -kv[1])),
         by_category=charts.bar_chart("Notices by category", sorted(categories.items(), key=lambda kv: -kv[1])),
