@@ -35,7 +35,7 @@ def test_schemathesis_finds_no_server_error_and_no_schema_break(db_url, serve, t
         "--seed", os.environ.get("VIGIL_SCHEMATHESIS_SEED", "20261126"),
         "--generation-database", "none",
         "--request-timeout", "30",
-        "--workers", "2",
+        "--workers", "1",  # several workers hit a CPython 3.11 AST race inside schemathesis
         "--no-color",
         "--suppress-health-check", "all",
         "--report-dir", str(tmp_path / "report"),

@@ -6,7 +6,7 @@ log at most 0.5 s later, so the next check anywhere sees it within a second.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request, Response
@@ -99,16 +99,21 @@ class ImportOut(BaseModel):
     rejected: list[Rejected]
 
 
+def aware(moment: datetime | None) -> datetime | None:
+    """SQLite hands back naive datetimes; every stored time is UTC, so say so in the answer."""
+    return moment.replace(tzinfo=timezone.utc) if moment is not None and moment.tzinfo is None else moment
+
+
 def _bank_out(bank, counts: tuple[int, int]) -> BankOut:
     return BankOut(name=bank.name, threshold=bank.threshold, negative=bank.negative, dihedral=bank.dihedral,
                    description=bank.description, entries=counts[0], enabled_entries=counts[1],
-                   created_at=bank.created_at, updated_at=bank.updated_at)
+                   created_at=aware(bank.created_at), updated_at=aware(bank.updated_at))
 
 
 def _entry_out(entry, bank_name: str) -> EntryOut:
     return EntryOut(id=entry.id, bank=bank_name, signal_type=entry.signal_type, value=entry.value, labels=entry.labels or {},
                     source=entry.source, note=entry.note, metadata=entry.meta or {}, enabled=entry.enabled,
-                    created_at=entry.created_at, updated_at=entry.updated_at)
+                    created_at=aware(entry.created_at), updated_at=aware(entry.updated_at))
 
 
 def _translate(exc: Exception, field: str | None = None) -> ApiError:

@@ -13,7 +13,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 log = logging.getLogger("vigil.api")
@@ -87,7 +87,8 @@ def validation_detail(errors: list[dict[str, Any]]) -> ErrorDetail:
     message = describe(first)
     if len(errors) > 1:
         message += f" ({len(errors) - 1} more problem(s) in this request.)"
-    return ErrorDetail(code="invalid_request", message=message, field=field_of(first.get("loc", ())))
+    field = None if first.get("type") == "json_invalid" else field_of(first.get("loc", ()))
+    return ErrorDetail(code="invalid_request", message=message, field=field)
 
 
 def install(app: FastAPI) -> None:
@@ -98,6 +99,9 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
         message = exc.detail if isinstance(exc.detail, str) else "The request failed."
+        if exc.status_code == 400 and message == "There was an error parsing the body":  # FastAPI's words for undecodable JSON
+            return error_response(422, "invalid_request", "The body could not be read as JSON; send UTF-8 JSON "
+                                  "with Content-Type: application/json.")
         if exc.status_code == 404 and message == "Not Found":
             message = "No such resource; check the path (see /openapi.json)."
         elif exc.status_code == 405:
@@ -115,6 +119,13 @@ def install(app: FastAPI) -> None:
         log.info("integrity error: %s", exc.orig)
         return error_response(409, "conflict", "The change conflicts with existing data (a duplicate or a missing "
                               "reference); check the names and ids you sent.")
+
+    @app.exception_handler(DataError)
+    @app.exception_handler(OverflowError)
+    async def out_of_range(_request: Request, exc: Exception) -> JSONResponse:
+        log.info("value out of range: %s", exc)
+        return error_response(422, "invalid_request", "A value is out of the range the database can store "
+                              "(ids and counts are 64-bit integers); check the numbers you sent.")
 
     @app.exception_handler(OperationalError)
     async def unavailable(_request: Request, exc: OperationalError) -> JSONResponse:
