@@ -17,11 +17,12 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Sequence
 
+import numpy as np
 import sqlalchemy as sa
 
 from vigil.config import database_url, home_dir
 from vigil.index.exact import ExactIndex, VideoIndex
-from vigil.index.pdq import PDQIndex
+from vigil.index.pdq import PDQIndex, hashes_to_words
 from vigil.signals import Signal
 from vigil.signals.pdq import QUALITY_FLOOR
 from vigil.store.banks import Bank, BankChange, BankEntry
@@ -184,11 +185,14 @@ class Matcher:
                 for entry_id, value in rows:
                     index.add(entry_id, value)
                 return index
-            ids, values = [], []
-            for entry_id, value in rows:
-                ids.append(entry_id)
-                values.append(value)
-        index = PDQIndex.build(values, ids)
+            # Convert page by page: 10M hex strings at once would hold over 1 GB of Python objects.
+            ids, words = [], []
+            for page in rows.partitions(_BUILD_PAGE):
+                ids.append(np.fromiter((r[0] for r in page), dtype=np.int64, count=len(page)))
+                words.append(hashes_to_words([r[1] for r in page]))
+        if not ids:
+            return PDQIndex.build([], [])
+        index = PDQIndex.build(np.concatenate(words), np.concatenate(ids))
         if len(index) >= SNAPSHOT_MIN:
             self._save_snapshot(bank, index, cursor)
         return index

@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import os
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
 from itertools import combinations
 from math import comb
@@ -45,7 +46,13 @@ _QUERY_OVERHEAD = 1500
 _TUNE_THRESHOLD = 31
 # Entries kept in the brute-force delta before it is merged into the tables.
 _DELTA_MIN = 1 << 14
-_QUERY_BATCH = 256
+_QUERY_BATCH = 128
+_WORKERS = min(4, os.cpu_count() or 1)
+
+
+@lru_cache(maxsize=1)
+def _pool() -> ThreadPoolExecutor:
+    return ThreadPoolExecutor(max_workers=_WORKERS, thread_name_prefix="pdq-query")
 
 
 def hashes_to_words(hashes: Sequence[str] | np.ndarray) -> np.ndarray:
@@ -77,6 +84,32 @@ def _gathered_distances(words: np.ndarray, positions: np.ndarray, query: np.ndar
     return x[:, 0] + x[:, 1] + x[:, 2] + x[:, 3]
 
 
+def _radii(widths: tuple[int, ...], threshold: int) -> tuple[int, ...]:
+    """Probe radius per table (-1: table not probed) that still finds every hash within `threshold`.
+
+    With threshold = m*r + a (0 <= a < m), a match lies within r bits on one of a+1 chosen tables or
+    within r-1 bits on one of the others: otherwise its distance would be at least
+    (a+1)(r+1) + (m-a-1)r = threshold + 1 (Norouzi et al., "Fast search in Hamming space with
+    multi-index hashing", 2012). The a+1 tables given radius r are the widest (fewest hashes per bucket).
+    """
+    r, a = divmod(threshold, len(widths))
+    wide_first = sorted(range(len(widths)), key=lambda t: -widths[t])
+    radii = [r - 1] * len(widths)
+    for t in wide_first[: a + 1]:
+        radii[t] = r
+    return tuple(min(x, widths[t]) for t, x in enumerate(radii))
+
+
+def _plan_cost(widths: tuple[int, ...], radii: tuple[int, ...], n: int) -> tuple[int, float]:
+    """(probes, estimated cost) of one query."""
+    probes, cost = 0, 0.0
+    for b, r in zip(widths, radii):
+        p = sum(comb(b, k) for k in range(r + 1))
+        probes += p
+        cost += p * (_PROBE_COST + _CANDIDATE_COST * n / 2**b)
+    return probes, cost
+
+
 def _layout(n: int) -> tuple[int, ...]:
     """Substring widths (summing to 256) that minimise the estimated cost of a threshold-31 query on n hashes,
     within the offsets memory budget."""
@@ -87,11 +120,7 @@ def _layout(n: int) -> tuple[int, ...]:
         widths = (base + 1,) * extra + (base,) * (m - extra)
         if max(widths) > MAX_SUBSTRING_BITS or sum(4 << b for b in widths) > budget:
             continue
-        r = _TUNE_THRESHOLD // m
-        cost = 0.0
-        for b in widths:
-            probes = sum(comb(b, k) for k in range(r + 1))
-            cost += probes * (_PROBE_COST + _CANDIDATE_COST * n / 2**b)
+        cost = _plan_cost(widths, _radii(widths, _TUNE_THRESHOLD), n)[1]
         if best is None or cost < best[0]:
             best = (cost, widths)
     return best[1]
@@ -132,15 +161,16 @@ def _substrings(words: np.ndarray, widths: tuple[int, ...], skip: int = 0) -> np
 
 
 @lru_cache(maxsize=64)
-def _probe_plan(widths: tuple[int, ...], radius: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _probe_plan(widths: tuple[int, ...], radii: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """For every probe: its table, its flip mask, and where that table's offsets start."""
     tables, masks, bases = [], [], []
     base = 0
-    for t, b in enumerate(widths):
-        m = _flip_masks(b, min(radius, b))
-        tables.append(np.full(len(m), t, dtype=np.int64))
-        masks.append(m)
-        bases.append(np.full(len(m), base, dtype=np.int64))
+    for t, (b, r) in enumerate(zip(widths, radii)):
+        if r >= 0:
+            m = _flip_masks(b, r)
+            tables.append(np.full(len(m), t, dtype=np.int64))
+            masks.append(m)
+            bases.append(np.full(len(m), base, dtype=np.int64))
         base += (1 << b) + 1
     return np.concatenate(tables), np.concatenate(masks), np.concatenate(bases)
 
@@ -155,13 +185,14 @@ class _Tables:
         self.order = order
         self.offsets = offsets
         self.n = len(ids)
-        self._radius: dict[int, int | None] = {}
+        self._radii: dict[int, tuple[int, ...] | None] = {}
 
     @classmethod
     def build(cls, words: np.ndarray, ids: np.ndarray) -> _Tables:
-        by_id = np.argsort(ids, kind="stable")
-        words = np.ascontiguousarray(words[by_id])
-        ids = np.ascontiguousarray(ids[by_id])
+        if len(ids) > 1 and not bool(np.all(ids[1:] > ids[:-1])):
+            by_id = np.argsort(ids, kind="stable")
+            words, ids = words[by_id], ids[by_id]
+        words, ids = np.ascontiguousarray(words), np.ascontiguousarray(ids)
         n = len(ids)
         widths = _layout(max(n, 1))
         order = np.empty((len(widths), n), dtype=np.uint32)
@@ -178,23 +209,17 @@ class _Tables:
             base += (1 << b) + 1
         return cls(widths, words, ids, order, offsets)
 
-    def radius(self, threshold: int) -> int | None:
-        """The probe radius for `threshold`, or None when scanning everything is cheaper."""
-        if threshold not in self._radius:
-            self._radius[threshold] = self._plan_radius(threshold)
-        return self._radius[threshold]
+    def radii(self, threshold: int) -> tuple[int, ...] | None:
+        """The probe radius per table for `threshold`, or None when scanning everything is cheaper."""
+        if threshold not in self._radii:
+            radii = _radii(self.widths, threshold)
+            probes, cost = _plan_cost(self.widths, radii, self.n)
+            self._radii[threshold] = None if cost + _QUERY_OVERHEAD > self.n * _SCAN_COST else radii
+        return self._radii[threshold]
 
-    def _plan_radius(self, threshold: int) -> int | None:
-        r = threshold // len(self.widths)
-        probes = sum(sum(comb(b, k) for k in range(min(r, b) + 1)) for b in self.widths)
-        cands = sum(sum(comb(b, k) for k in range(min(r, b) + 1)) * self.n / 2**b for b in self.widths)
-        if probes * _PROBE_COST + cands * _CANDIDATE_COST + _QUERY_OVERHEAD > self.n * _SCAN_COST:
-            return None
-        return r
-
-    def candidates(self, keys: np.ndarray, radius: int) -> tuple[np.ndarray, np.ndarray]:
-        """Positions in the main segment sharing a substring within `radius` with each query, and their query rows."""
-        tables, masks, bases = _probe_plan(self.widths, radius)
+    def candidates(self, keys: np.ndarray, radii: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
+        """Positions in the main segment with a substring within its table's radius of each query's, and their query rows."""
+        tables, masks, bases = _probe_plan(self.widths, radii)
         q = len(keys)
         probe = (keys[:, tables] ^ masks) + bases
         probe = probe.ravel()
@@ -253,8 +278,10 @@ class PDQIndex:
         ids = np.fromiter(ids, dtype=np.int64) if not isinstance(ids, np.ndarray) else ids.astype(np.int64)
         if len(ids) != len(words):
             raise ValueError(f"{len(words)} hashes but {len(ids)} ids")
-        ids, first = np.unique(ids, return_index=True)
-        return cls(_Tables.build(words[first], ids))
+        if len(ids) > 1 and not bool(np.all(ids[1:] > ids[:-1])):
+            ids, first = np.unique(ids, return_index=True)
+            words = words[first]
+        return cls(_Tables.build(words, ids))
 
     def __len__(self) -> int:
         self._adopt_merge()
@@ -374,17 +401,20 @@ class PDQIndex:
         """`query` for many hashes at once (amortises the per-call overhead)."""
         self._adopt_merge()
         words = values if isinstance(values, np.ndarray) and values.dtype == np.uint64 else hashes_to_words(values)
-        out: list[tuple[np.ndarray, np.ndarray]] = []
-        for lo in range(0, len(words), _QUERY_BATCH):
-            out.extend(self._query_block(words[lo : lo + _QUERY_BATCH], threshold))
-        return out
+        blocks = [words[lo : lo + _QUERY_BATCH] for lo in range(0, len(words), _QUERY_BATCH)]
+        if len(blocks) > 1 and _WORKERS > 1:
+            # numpy releases the GIL in the gathers and popcounts that dominate, so blocks run in parallel.
+            done = _pool().map(lambda block: self._query_block(block, threshold), blocks)
+        else:
+            done = (self._query_block(block, threshold) for block in blocks)
+        return [result for block in done for result in block]
 
     def _query_block(self, queries: np.ndarray, threshold: int) -> list[tuple[np.ndarray, np.ndarray]]:
         t = self._tables
         q = len(queries)
-        radius = t.radius(threshold) if t.n else None
-        if t.n and radius is not None:
-            cand, rows = t.candidates(_substrings(queries, t.widths), radius)
+        radii = t.radii(threshold) if t.n else None
+        if t.n and radii is not None:
+            cand, rows = t.candidates(_substrings(queries, t.widths), radii)
             d = _gathered_distances(t.words, cand, queries[0] if q == 1 else queries[rows])
             ok = (d <= threshold) & self._live[cand]
             cand, rows, d = cand[ok], rows[ok], d[ok]
