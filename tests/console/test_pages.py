@@ -206,3 +206,32 @@ def test_dashboard_figures(live_server, signed_in, seed_case, csrf):
     assert 'aria-label="Open cases against their deadlines now: overdue 1; due soon 0; later 0"' in text
     assert "No checkpoint has been published yet" in text
     assert signed_in("sub").get("/console/dashboard").status_code == 403
+
+
+def test_reversing_no_action_needs_the_new_decision(live_server, signed_in, seed_case, csrf):
+    cid = seed_case()
+    ada = signed_in("ada")
+    token = csrf(ada.get(f"/console/cases/{cid}").text)
+    ada.post(f"/console/cases/{cid}/claim", data={"csrf_token": token})
+    assert ada.post(f"/console/cases/{cid}/decision", data={"csrf_token": token, **DECISION,
+                                                            "action": "no_action"}).status_code == 303
+    sub = signed_in("sub")
+    with session_scope(live_server.db_url) as s:
+        did = s.scalar(sa.select(Decision.id))
+    sub.post("/console/appeals", data={"csrf_token": csrf(sub.get("/console/appeals/new").text), "decision_id": str(did),
+                                       "appellant": "notifier", "explanation": "It is recruitment."})
+    with session_scope(live_server.db_url) as s:
+        aid = s.scalar(sa.select(Appeal.id))
+    ben = signed_in("ben")
+    page = ben.get(f"/console/appeals/{aid}").text
+    assert "The new decision, if you reverse" in page
+    outcome = {"csrf_token": csrf(page), "outcome": "reversed", "outcome_explanation": "Coded recruitment."}
+    r = ben.post(f"/console/appeals/{aid}/decision", data=outcome)
+    assert r.status_code == 422 and "needs the new decision" in r.text
+    with session_scope(live_server.db_url) as s:
+        assert s.get(Appeal, aid).state == "open"
+    r = ben.post(f"/console/appeals/{aid}/decision", data={**outcome, **DECISION})
+    assert r.status_code == 303
+    with session_scope(live_server.db_url) as s:
+        new = s.scalars(sa.select(Decision).where(Decision.appeal_id == aid)).one()
+        assert (new.action, new.reviewer_key_id, s.get(Appeal, aid).new_decision_id) == ("remove", 2, new.id)

@@ -116,3 +116,29 @@ def test_security_headers(client):
     assert "script-src 'self'" in r.headers["content-security-policy"]
     assert r.headers["cache-control"] == "no-store"
     assert r.headers["x-frame-options"] == "DENY"
+
+
+def test_cookie_is_secure_behind_https(client, live_server):
+    """Behind a TLS-terminating proxy on loopback (X-Forwarded-Proto: https) the cookies carry Secure."""
+    headers = {"X-Forwarded-Proto": "https"}
+    page = client.get("/console/login", headers=headers)
+    assert "Secure" in page.headers["set-cookie"]
+    # httpx keeps Secure cookies for https only, as browsers do; send the sign-in form's cookie by hand.
+    signin_cookie = page.headers["set-cookie"].split(";")[0]
+    r = client.post("/console/login", headers={**headers, "Cookie": signin_cookie}, data={
+        "csrf_token": re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1),
+        "api_key": live_server.keys["ada"], "next": ""})
+    cookie = next(v for k, v in r.headers.multi_items() if k == "set-cookie" and v.startswith(SESSION_COOKIE))
+    assert "Secure" in cookie and "HttpOnly" in cookie and "SameSite=strict" in cookie
+
+
+def test_media_defaults_are_per_reviewer(live_server, signed_in, csrf, seed_case):
+    cid = seed_case()
+    ada, ben = signed_in("ada"), signed_in("ben")
+    assert 'data-blur="on" data-greyscale="on"' in ada.get(f"/console/cases/{cid}").text
+    page = ada.get("/console/settings").text
+    ada.post("/console/settings", data={"csrf_token": csrf(page), "greyscale_media": "on"})
+    assert 'data-blur="off" data-greyscale="on"' in ada.get(f"/console/cases/{cid}").text
+    assert 'data-blur="on" data-greyscale="on"' in ben.get(f"/console/cases/{cid}").text
+    # The preference belongs to the reviewer, not the browser session: it survives signing in again.
+    assert 'data-blur="off"' in signed_in("ada").get(f"/console/cases/{cid}").text
