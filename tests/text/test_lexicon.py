@@ -107,3 +107,22 @@ def test_chinese_homophones_pinyin_and_initials():
 def test_short_chinese_words_need_the_real_characters():
     assert _find(["婚礼"], "婚礼定了") != []
     assert _find(["婚礼"], "昏礼定了") == []  # a homophone of a two-character word is too weak
+
+
+def test_one_typo_in_a_long_word_of_an_explicit_phrase():
+    from vigil.text.lexicon import Entry, Lexicon
+
+    lex = Lexicon([
+        Entry("k", "incitement", "critical", ("kill the infidels",), coded=False),
+        Entry("s", "recruitment", "low", ("buying sheep",), coded=True, context=("brothers",)),
+    ])
+    n = normalize("Kill the infdiels tonight")
+    hits = lex.matcher.find(TextView(n))
+    assert [(h.label[1], sorted(h.steps)) for h in hits] == [(0, ["misspelling"])]
+    # code words never get typo tolerance: "buying sheet" is not "buying sheep"
+    assert lex.matcher.find(TextView(normalize("buying sheet brothers"))) == []
+
+
+def test_spaced_and_toned_pinyin_next_to_han():
+    assert _find(["迁徙到圣战之地"], "迁徙到 shèng zhàn 之地")[0][0] == "迁徙到圣战之地"
+    assert _find(["加入圣战"], "我觉得this is fine的加入") == []

@@ -169,7 +169,7 @@ class Lexicon:
                 phrases.append((normalize(t).text, ("term", i, t)))
             for c in e.context:
                 phrases.append((normalize(c).text, ("cue", cue_key(c))))
-        return PhraseMatcher(phrases)
+        return PhraseMatcher(phrases, fuzzy=lambda label: label[0] == "term" and not self.entries[label[1]].coded)
 
     def teach_segmenter(self) -> None:
         add_words(normalize(t).text for e in self.entries for t in e.terms)

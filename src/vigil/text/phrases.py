@@ -15,7 +15,7 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
-from typing import Hashable, Iterable
+from typing import Callable, Hashable, Iterable
 
 import ahocorasick
 
@@ -25,6 +25,7 @@ STEP_HOMOPHONE = "homophone"
 STEP_PINYIN = "pinyin"
 STEP_INITIALS = "pinyin-initials"
 STEP_JOINED = "joined"
+STEP_MISSPELLING = "misspelling"
 
 # Homophone and initial matches only for phrases this long: two-character words collide too often.
 MIN_SOUND_MATCH_CHARS = 3
@@ -33,11 +34,14 @@ MIN_PURE_SOUND_CHARS = 4
 # Multi-word Latin phrases also match with the spaces removed (#killtheinfidels) when this long.
 MIN_JOINED_CHARS = 10
 MAX_INITIAL_VARIANTS = 32
+# One typo (letter dropped, added, changed or swapped) is forgiven in words this long, inside
+# multi-word phrases that are explicit on their own (never in code words: sheet is not sheep).
+MIN_FUZZY_WORD = 6
 
 _HAN_RE = re.compile(f"[{HAN}]")
 _LATIN_TOKEN = re.compile(rf"[^\W_{HAN}]+")
 _SQUEEZE = re.compile(r"(.)\1+")
-_CN_SCAN = re.compile(rf"([{HAN}])|([a-z]+)|(.)", re.S)
+_CN_SCAN = re.compile(rf"([{HAN}])|([a-z]+(?: [a-z]+)*)|(.)", re.S)
 
 
 def word_key(token: str) -> str:
@@ -155,25 +159,33 @@ class TextView:
                 units.append(Unit("han", m.group(1), m.start(), m.end()))
             elif m.group(2):
                 units.extend(self._latin_units(m))
-            else:
+            elif not m.group(3).isspace():  # spaces around pinyin are spacing, not a break
                 units.append(Unit("sep", m.group(3), m.start(), m.end()))
         return units
 
     def _latin_units(self, m: re.Match) -> list[Unit]:
-        text, run, s, e = self.norm.text, m.group(2), m.start(), m.end()
-        touches_han = (s > 0 and _HAN_RE.match(text[s - 1])) or (e < len(text) and _HAN_RE.match(text[e]))
-        if touches_han:
-            parts = segment_pinyin(run)
-            if parts:
-                out, pos = [], s
-                for p in parts:
-                    out.append(Unit("pinyin", p, pos, pos + len(p)))
-                    pos += len(p)
-                return out
-            original = "".join(self.norm.original[self.norm.source_index(i)] for i in range(s, e))
-            if len(run) <= 6 and original.isupper():
-                return [Unit("initial", c, s + k, s + k + 1) for k, c in enumerate(run)]
-        return [Unit("sep", run, s, e)]
+        """Latin words next to Han characters are pinyin (shengzhan, sheng zhan) or initials (SZ)."""
+        text, s, e = self.norm.text, m.start(), m.end()
+        before = text[s - 2:s].strip()[-1:] if s else ""
+        after = text[e:e + 2].strip()[:1]
+        if not (_HAN_RE.match(before) or _HAN_RE.match(after)):
+            return [Unit("sep", m.group(2), s, e)]
+        out: list[Unit] = []
+        for w in re.finditer(r"[a-z]+", m.group(2)):
+            parts = segment_pinyin(w.group(0))
+            if not parts:
+                break
+            pos = s + w.start()
+            for p in parts:
+                out.append(Unit("pinyin", p, pos, pos + len(p)))
+                pos += len(p)
+        else:
+            return out
+        letters = [(s + k, c) for k, c in enumerate(m.group(2)) if c != " "]
+        original = "".join(self.norm.original[self.norm.source_index(i)] for i, _ in letters)
+        if len(letters) <= 6 and original.isupper():
+            return [Unit("initial", c, i, i + 1) for i, c in letters]
+        return [Unit("sep", m.group(2), s, e)]
 
     @cached_property
     def initials(self) -> str:
@@ -201,11 +213,20 @@ class PhraseHit:
     steps: frozenset[str] = field(default_factory=frozenset)
 
 
-class PhraseMatcher:
-    """Finds many phrases at once in a TextView. Build once per lexicon, use for every message."""
+def _deletions(word: str) -> set[str]:
+    return {word[:i] + word[i + 1:] for i in range(len(word))}
 
-    def __init__(self, phrases: Iterable[tuple[str, Hashable]]):
+
+class PhraseMatcher:
+    """Finds many phrases at once in a TextView. Build once per lexicon, use for every message.
+
+    fuzzy(label) says which phrases tolerate one typo per long word (SymSpell-style deletions).
+    """
+
+    def __init__(self, phrases: Iterable[tuple[str, Hashable]], fuzzy: Callable[[Hashable], bool] | None = None):
         self._latin = ahocorasick.Automaton()
+        self._vocab: set[str] = set()
+        self._near: dict[str, set[str]] = {}  # a word, or it with one letter deleted -> fuzzy words
         self._joined = ahocorasick.Automaton()
         self._han = ahocorasick.Automaton()
         latin: dict[str, list[Hashable]] = {}
@@ -221,6 +242,13 @@ class PhraseMatcher:
             if not key:
                 continue
             latin.setdefault(f" {key} ", []).append(label)
+            words = key.split()
+            self._vocab.update(words)
+            if fuzzy and len(words) >= 2 and fuzzy(label):
+                for w in words:
+                    if len(w) >= MIN_FUZZY_WORD:
+                        for d in _deletions(w) | {w}:
+                            self._near.setdefault(d, set()).add(w)
             if " " in key and len(key) >= MIN_JOINED_CHARS:
                 joined.setdefault(key.replace(" ", ""), []).append(label)
         for auto, table in ((self._latin, latin), (self._joined, joined), (self._han, han)):
@@ -249,6 +277,8 @@ class PhraseMatcher:
             found.add((first, last))
             for label in labels:
                 yield PhraseHit(label, spans[first][0], spans[last][1])
+        if self._near:
+            yield from self._find_misspelt(keystr, spans, found)
         if not self._has["joined"] or len(starts) < 2:
             return
         joined = keystr.replace(" ", "")
@@ -269,6 +299,33 @@ class PhraseMatcher:
                 continue
             for label in labels:
                 yield PhraseHit(label, spans[first][0], spans[last][1], frozenset({STEP_JOINED}))
+
+    def _find_misspelt(self, keystr: str, spans, found) -> Iterable[PhraseHit]:
+        keys = keystr.split()
+        fixed = list(keys)
+        changed: set[int] = set()
+        for i, k in enumerate(keys):
+            if len(k) < MIN_FUZZY_WORD - 1 or k in self._vocab:
+                continue
+            near = set(self._near.get(k, ()))
+            for d in _deletions(k):
+                near |= self._near.get(d, set())
+            if len(near) == 1:
+                fixed[i] = near.pop()
+                changed.add(i)
+        if not changed:
+            return
+        starts, pos = [], 1
+        for k in fixed:
+            starts.append(pos)
+            pos += len(k) + 1
+        for end, (key, labels) in self._latin.iter(" " + " ".join(fixed) + " "):
+            first = bisect.bisect_left(starts, end - len(key) + 2)
+            last = bisect.bisect_right(starts, end - 1) - 1
+            if (first, last) in found or not changed & set(range(first, last + 1)):
+                continue
+            for label in labels:
+                yield PhraseHit(label, spans[first][0], spans[last][1], frozenset({STEP_MISSPELLING}))
 
     def _find_han(self, view: TextView) -> Iterable[PhraseHit]:
         units = view.units
