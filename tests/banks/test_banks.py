@@ -302,3 +302,43 @@ def test_snapshot_that_disagrees_with_the_database_is_rebuilt(db_url, tmp_path, 
     with session_scope(db_url) as s:
         s.execute(sa.update(BankEntry).values(enabled=False))
     assert Matcher(db_url).match([pdq(A)]) == []
+
+
+@pytest.mark.parametrize("fmt", ["te_csv", "tat_json", "hma"])
+def test_hostile_input_is_rejected_line_by_line(db_url, fmt):
+    huge = "a" * (10 * 1024 * 1024)
+    good = {
+        "te_csv": f"pdq {A}",
+        "tat_json": json.dumps({"hash_digest": A, "algorithm": "PDQ", "deleted": False}),
+        "hma": json.dumps({"signals": {"pdq": A}}),
+    }[fmt]
+    bad_lines = {
+        "te_csv": [f"pdq {huge}", "pdq\x00" + A, f"{huge} {A}"],
+        "tat_json": [json.dumps({"hash_digest": huge, "algorithm": "PDQ"}), "[" * 100_000, '{"hash_digest": 5, "algorithm": "PDQ"}'],
+        "hma": [json.dumps({"signals": {"pdq": huge}}), "[" * 100_000, json.dumps({"signals": {"pdq": A}, "metadata": {"json": {"labels": {"entity": huge}}}})],
+    }[fmt]
+    body = "\n".join([bad_lines[0], good.replace(A, B), *bad_lines[1:], good]).encode()
+    with session_scope(db_url) as s:
+        service.create_bank(s, "b")
+        report = service.import_entries(s, "b", fmt, body)
+        assert report.added == 2
+        assert [line for line, _ in report.rejected] == [1, 3, 4]
+        assert all(len(reason) < 300 for _, reason in report.rejected)
+
+
+def test_video_bank_matches_by_share_of_frames(db_url):
+    from vigil.signals.video import Frame, encode
+
+    frames = [f"{(i * 0x9E3779B97F4A7C15 * 0x100000001) % (1 << 256):064x}" for i in range(1, 11)]
+    bank_video = encode([Frame(h, 90) for h in frames])
+    with session_scope(db_url) as s:
+        service.create_bank(s, "videos")
+        service.add_entry(s, "videos", "video_pdq", bank_video, labels={"content_type": "video"})
+    m = Matcher(db_url)
+    clip = encode([Frame(flip(h, 5), 80) for h in frames[2:7]])
+    [hit] = m.match([Signal("video_pdq", clip)])
+    assert (hit.bank, hit.distance, hit.labels) == ("videos", 0, {"content_type": "video"})
+    mostly_other = encode([Frame(flip(h, 5), 80) for h in frames[:3]] + [Frame(flip(h, 128), 80) for h in frames[3:5]])
+    assert m.match([Signal("video_pdq", mostly_other)]) == []
+    low_quality = encode([Frame(h, 10) for h in frames])
+    assert m.match([Signal("video_pdq", low_quality)]) == []

@@ -54,11 +54,19 @@ def decode_text(data: bytes) -> tuple[str | None, Rejection | None]:
         return None, Rejection(line, f"not UTF-8 text (byte {e.start}); save the file as UTF-8 and import again")
 
 
+@dataclass(frozen=True)
+class BadJson:
+    """An item that is not JSON; `fatal` when nothing after it can be located (inside one document)."""
+
+    reason: str
+    fatal: bool
+
+
 def json_items(text: str, list_key: str) -> Iterator[tuple[int, object]]:
     """(line, item) for each item of a JSON array, of a document's `list_key` array, or of JSON Lines.
 
-    Items are decoded one at a time so each carries the line it starts on. A syntax error ends the
-    walk with (line, JSONDecodeError), since nothing after it can be located reliably.
+    Items are decoded one at a time so each carries the line it starts on. A syntax error inside a
+    document ends the walk (fatal BadJson); in JSON Lines it only costs its own line.
     """
     decoder = json.JSONDecoder()
     start = len(text) - len(text.lstrip())
@@ -84,7 +92,10 @@ def json_items(text: str, list_key: str) -> Iterator[tuple[int, object]]:
         try:
             item, pos = decoder.raw_decode(text, pos)
         except json.JSONDecodeError as e:
-            yield text.count("\n", 0, e.pos) + 1, e
+            yield text.count("\n", 0, e.pos) + 1, BadJson(f"JSON syntax error: {e.msg}; nothing after it was read", True)
+            return
+        except RecursionError:
+            yield line, BadJson("JSON nested too deeply; nothing after it was read", True)
             return
         yield line, item
 
@@ -93,6 +104,9 @@ def _json_lines(text: str) -> Iterator[tuple[int, object]]:
     for number, raw in enumerate(text.splitlines(), 1):
         if raw.strip():
             try:
-                yield number, json.loads(raw)
+                item = json.loads(raw)
             except json.JSONDecodeError as e:
-                yield number, json.JSONDecodeError(f"not a JSON object: {e.msg}", raw, e.pos)
+                item = BadJson(f"not JSON: {e.msg}", False)
+            except RecursionError:
+                item = BadJson("JSON nested too deeply", False)
+            yield number, item

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 from typing import Iterable, Iterator
 
-from vigil.banks.io import Record, Rejection, decode_text, json_items
+from vigil.banks.io import BadJson, Record, Rejection, decode_text, json_items
 
 TO_VIGIL = {"pdq": "pdq", "video_md5": "md5", "md5": "md5", "video_sha256": "sha256", "sha256": "sha256", "video_pdq": "video_pdq"}
 FROM_VIGIL = {"pdq": "pdq", "md5": "video_md5", "sha256": "video_sha256", "video_pdq": "video_pdq"}
@@ -38,7 +38,7 @@ def _records(line: int, item) -> Iterator[Record | Rejection]:
     for signal_type, value in item["signals"].items():
         vigil_type = TO_VIGIL.get(str(signal_type).lower())
         if vigil_type is None:
-            yield Rejection(line, f"signal type {signal_type!r} is not one Vigil matches (use one of: {', '.join(sorted(TO_VIGIL))})")
+            yield Rejection(line, f"signal type {str(signal_type)[:40]!r} is not one Vigil matches (use one of: {', '.join(sorted(TO_VIGIL))})")
             continue
         if not isinstance(value, str):
             yield Rejection(line, f"{signal_type} value must be text, got {type(value).__name__}")
@@ -55,9 +55,11 @@ def read(data: bytes) -> Iterator[Record | Rejection]:
         yield bad
         return
     for line, item in json_items(text, "content"):
-        if isinstance(item, json.JSONDecodeError):
-            yield Rejection(line, f"JSON syntax error: {item.msg}; items after this point were not read")
-            return
+        if isinstance(item, BadJson):
+            yield Rejection(line, item.reason)
+            if item.fatal:
+                return
+            continue
         yield from _records(line, item)
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from typing import Iterable, Iterator
 
-from vigil.banks.io import Record, Rejection, decode_text, json_items
+from vigil.banks.io import BadJson, Record, Rejection, decode_text, json_items
 
 ALGORITHMS = {"PDQ": "pdq", "MD5": "md5", "SHA256": "sha256", "SHA-256": "sha256"}
 TO_ALGORITHM = {"pdq": "PDQ", "md5": "MD5", "sha256": "SHA256"}
@@ -26,10 +26,10 @@ def _record(line: int, item) -> Record | Rejection:
     if not isinstance(digest, str) or not digest.strip():
         return Rejection(line, "missing hash_digest")
     if not isinstance(algorithm, str) or algorithm.strip().upper() not in ALGORITHMS:
-        return Rejection(line, f"algorithm {algorithm!r} is not one of {', '.join(ALGORITHMS)}")
+        return Rejection(line, f"algorithm {str(algorithm)[:40]!r} is not one of {', '.join(ALGORITHMS)}")
     deleted = item.get("deleted", False)
     if not isinstance(deleted, bool):
-        return Rejection(line, f"deleted must be true or false, got {deleted!r}")
+        return Rejection(line, f"deleted must be true or false, got {str(deleted)[:40]!r}")
     ideology = item.get("ideology")
     labels = {"ideology": ideology} if isinstance(ideology, str) and ideology else {}
     metadata = {k: item[k] for k in ("id", "file_type", "created_on", "updated_on") if item.get(k) not in (None, "")}
@@ -47,9 +47,11 @@ def read(data: bytes) -> Iterator[Record | Rejection]:
         yield bad
         return
     for line, item in json_items(text, "results"):
-        if isinstance(item, json.JSONDecodeError):
-            yield Rejection(line, f"JSON syntax error: {item.msg}; entries after this point were not read")
-            return
+        if isinstance(item, BadJson):
+            yield Rejection(line, item.reason)
+            if item.fatal:
+                return
+            continue
         yield _record(line, item)
 
 

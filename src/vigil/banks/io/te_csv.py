@@ -22,6 +22,7 @@ TO_VIGIL = {"pdq": "pdq", "video_md5": "md5", "md5": "md5", "video_sha256": "sha
 FROM_VIGIL = {"pdq": "pdq", "md5": "video_md5", "sha256": "video_sha256", "video_pdq": "video_pdq"}
 CATEGORIES = ("POSITIVE_CLASS", "NEGATIVE_CLASS", "INVESTIGATION_SEED", "DISPUTED")
 _LABEL_TAGS = ("entity", "behaviour", "content_type")
+_FIELD_LIMIT = csv.field_size_limit()
 
 
 def _labels_from_tags(tags: str) -> dict:
@@ -41,14 +42,22 @@ def _labels_from_tags(tags: str) -> dict:
 def _record(line: int, signal_type: str, value: str, collab: str = "", category: str = "", tags: str = "") -> Record | Rejection:
     vigil_type = TO_VIGIL.get(signal_type.strip().lower())
     if vigil_type is None:
-        return Rejection(line, f"signal type {signal_type!r} is not one Vigil matches (use one of: {', '.join(sorted(TO_VIGIL))})")
+        return Rejection(line, f"signal type {signal_type[:40]!r} is not one Vigil matches (use one of: {', '.join(sorted(TO_VIGIL))})")
     category = category.strip().upper()
     if category and category not in CATEGORIES:
-        return Rejection(line, f"category {category!r} is not a ThreatExchange opinion ({', '.join(CATEGORIES)})")
+        return Rejection(line, f"category {category[:40]!r} is not a ThreatExchange opinion ({', '.join(CATEGORIES)})")
     return Record(
         line=line, signal_type=vigil_type, value=value.strip(), labels=_labels_from_tags(tags),
         source=collab.strip(), metadata={"category": category} if category else {},
     )
+
+
+def _row(line: str) -> list[str] | None:
+    """One CSV line as cells (hash lists never need quoted newlines), or None if it is not CSV."""
+    try:
+        return next(csv.reader([line]), [])
+    except csv.Error:
+        return None
 
 
 def read(data: bytes) -> Iterator[Record | Rejection]:
@@ -60,10 +69,14 @@ def read(data: bytes) -> Iterator[Record | Rejection]:
     first = next((i for i, l in enumerate(lines) if l.strip()), None)
     if first is None:
         return
-    head = [h.strip().lower() for h in next(csv.reader([lines[first]]))]
+    head = [h.strip().lower() for h in _row(lines[first]) or []]
     if "signal_type" in head and "signal_str" in head:
         col = {name: head.index(name) for name in HEADER if name in head}
-        for number, row in enumerate(csv.reader(lines[first + 1 :]), first + 2):
+        for number, line in enumerate(lines[first + 1 :], first + 2):
+            row = _row(line)
+            if row is None:
+                yield Rejection(number, f"not a CSV row (or a field over {_FIELD_LIMIT} characters)")
+                continue
             if not any(cell.strip() for cell in row):
                 continue
             if len(row) != len(head):
