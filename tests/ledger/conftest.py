@@ -21,6 +21,7 @@ class Thing(LedgerTestBase):
 
     __tablename__ = "ledger_test_things"
     __ledger_fields__ = ("id", "action", "content_ids", "automated", "decided_at")
+    __ledger_pending__ = {"state": ("open",)}  # an open row is ledgered only once decided
 
     id: Mapped[int] = mapped_column(sa.Integer, primary_key=True)
     action: Mapped[str] = mapped_column(sa.String(16))
@@ -28,6 +29,7 @@ class Thing(LedgerTestBase):
     automated: Mapped[bool] = mapped_column(sa.Boolean)
     decided_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True))
     note: Mapped[str] = mapped_column(sa.Text, default="")
+    state: Mapped[str] = mapped_column(sa.String(16), default="decided", server_default="decided")
 
 
 @pytest.fixture(autouse=True)

@@ -126,6 +126,14 @@ def test_inserted_rows_without_leaves_are_named(world):
     assert kinds(report) == {"row_unledgered"}
 
 
+def test_rows_declared_pending_need_no_leaf_until_decided(world):
+    sql(world, "INSERT INTO ledger_test_things (id, action, content_ids, automated, decided_at, note, state) "
+               "VALUES (101, 'remove', '[]', false, '2026-01-01 00:00:00', '', 'open')")
+    assert run(world).ok
+    sql(world, "UPDATE ledger_test_things SET state = 'decided' WHERE id = 101")
+    assert named(run(world), "row_unledgered", table="ledger_test_things", row_id=101)
+
+
 @pytest.mark.parametrize("table,column", [("ledger_test_things", "action"), ("decisions", "action"), ("bank_changes", "value")])
 def test_reordered_rows_are_both_named(world, table, column):
     """Swapping what two rows say (their order in the table's history) breaks both against their leaves."""
