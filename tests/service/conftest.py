@@ -57,27 +57,33 @@ def free_port() -> int:
 class Server:
     """`vigil serve` in a subprocess on a loopback port; stopped (by its own pid) at teardown."""
 
-    def __init__(self, db_url: str, *args: str, env: dict[str, str] | None = None, cwd: Path | None = None) -> None:
+    def __init__(self, db_url: str, *args: str, env: dict[str, str] | None = None, cwd: Path) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.proc = subprocess.Popen(
-            [VIGIL, "serve", "--db", db_url, "--port", str(self.port), *args],
-            env={**os.environ, **(env or {})}, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        )
+        # Output goes to files, not pipes: an undrained pipe would block the server once it filled.
+        self.out, self.err = cwd / f"serve-{self.port}.out", cwd / f"serve-{self.port}.err"
+        with open(self.out, "w") as out, open(self.err, "w") as err:
+            self.proc = subprocess.Popen(
+                [VIGIL, "serve", "--db", db_url, "--port", str(self.port), *args],
+                env={**os.environ, **(env or {})}, cwd=cwd, stdout=out, stderr=err,
+            )
         self.wait_ready()
+
+    def output(self) -> str:
+        return self.out.read_text() + self.err.read_text()
 
     def wait_ready(self, timeout: float = 60) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                raise RuntimeError(f"vigil serve exited {self.proc.returncode}: {self.proc.stderr.read()}")
+                raise RuntimeError(f"vigil serve exited {self.proc.returncode}: {self.output()}")
             try:
                 if httpx.get(self.url + "/healthz", timeout=2).status_code == 200:
                     return
             except httpx.HTTPError:
                 pass
             time.sleep(0.2)
-        raise RuntimeError("vigil serve did not become ready")
+        raise RuntimeError(f"vigil serve did not become ready: {self.output()}")
 
     def stop(self) -> None:
         self.proc.terminate()
