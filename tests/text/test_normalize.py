@@ -99,3 +99,10 @@ def test_text_key_groups_obfuscated_variants_and_separates_different_texts():
     assert text_key("Join the caravan, brothers!") == text_key("J.o.i.n  the  CARAVAN brоthers")
     assert text_key("Join the caravan, brothers!") != text_key("Join the club, brothers!")
     assert text_key("加入聖戰") == text_key("加入 圣 战")
+
+
+def test_chinese_characters_written_as_parts_are_joined_but_words_are_not():
+    n = normalize("我忄艮他们，歹戋疾人")
+    assert n.text == "我恨他们,残疾人"
+    assert "components" in n.steps_for(0, len(n.text))
+    assert normalize("女子学校的木木").text == "女子学校的木木"  # everyday characters side by side stay

@@ -14,6 +14,7 @@ The pipeline, in order:
   leet        digits and symbols inside words read as letters (k1ll, 4774ck)
   split       letters split by spaces/dots/symbols joined (j o i n, c.a.s.u.a.l), and Han
               characters split by symbols (圣*战) joined
+  components  a Chinese character written as its parts joined again (忄艮 -> 恨)
   repeated    runs of three or more identical letters collapsed to one (kiiiill)
 """
 
@@ -36,6 +37,7 @@ STEP_TRADITIONAL = "traditional"
 STEP_LEET = "leet"
 STEP_SPLIT = "split"
 STEP_REPEATED = "repeated"
+STEP_COMPONENTS = "components"
 
 HAN = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 _HAN_RE = re.compile(f"[{HAN}]")
@@ -70,6 +72,13 @@ _KEEP_CONTROLS = "\n\t"
 def _confusables() -> dict[str, str]:
     data = resources.files("vigil.text").joinpath("data/confusables.json").read_text(encoding="utf-8")
     return json.loads(data)["map"]
+
+
+@lru_cache(maxsize=1)
+def _components() -> tuple[dict[str, str], re.Pattern]:
+    """Component pairs that spell a character, and a pattern for the parts that give a split away."""
+    data = json.loads(resources.files("vigil.text").joinpath("data/components.json").read_text(encoding="utf-8"))
+    return data["pairs"], re.compile("[" + re.escape(data["telltale"]) + "]")
 
 
 @lru_cache(maxsize=1)
@@ -177,6 +186,8 @@ class Normalized:
             if i not in kept:
                 if is_invisible(c):
                     steps.add(STEP_INVISIBLE)
+                elif _HAN_RE.match(c) and i - 1 in kept:
+                    steps.add(STEP_COMPONENTS)
                 elif c == prev or (c.isalpha() and _fold_char(c) == _fold_char(prev)):
                     steps.add(STEP_REPEATED)
                 elif _SEP_CHARS.match(c) or c.isspace():
@@ -192,7 +203,9 @@ def _char_step(c: str, out: str) -> str | None:
     if c.isascii():
         return STEP_LEET if out != c.lower() else None
     if _HAN_RE.match(c):
-        return STEP_TRADITIONAL if out != c else None
+        if out == c:
+            return None
+        return STEP_TRADITIONAL if _fold_char(c) == out else STEP_COMPONENTS
     if unicodedata.normalize("NFKC", c) != c:
         return STEP_FULLWIDTH
     if c in _confusables() or c.casefold() in _confusables():
@@ -257,6 +270,29 @@ def _fold(text: str, offsets: list[int] | None) -> tuple[str, list[int] | None]:
     return "".join(pieces), new_offsets
 
 
+def _compose(text: str, offsets: list[int] | None) -> tuple[str, list[int] | None]:
+    """Join component pairs back into the character they spell (only pairs with a telltale part)."""
+    pairs, telltale = _components()
+    pieces: list[str] = []
+    new_offsets: list[int] = []
+    base = offsets if offsets is not None else range(len(text))
+    last = 0
+    for m in telltale.finditer(text):
+        for s in (m.start() - 1, m.start()):
+            if s >= last and text[s:s + 2] in pairs:
+                pieces.append(text[last:s])
+                new_offsets.extend(base[last:s])
+                pieces.append(pairs[text[s:s + 2]])
+                new_offsets.append(base[s])
+                last = s + 2
+                break
+    if not last:
+        return text, offsets
+    pieces.append(text[last:])
+    new_offsets.extend(base[last:])
+    return "".join(pieces), new_offsets
+
+
 def _leet_repl(m: re.Match) -> tuple[str, range]:
     word = m.group(0)
     return "".join(LEET.get(c, c) for c in word), range(m.start(), m.end())
@@ -295,9 +331,13 @@ def normalize(text: str) -> Normalized:
         if _EMOJI_RE.search(cur):
             cur, offsets = _apply(cur, offsets, _EMOJI_RE, _emoji_repl(text, offsets))
     cur, offsets = _fold(cur, offsets)
-    for pattern, fn in ((_LEET_TOKEN, _leet_repl), (_SPLIT_LATIN, _split_repl), (_SPLIT_HAN, _drop), (_REPEATED, _squeeze)):
+    for pattern, fn in ((_LEET_TOKEN, _leet_repl), (_SPLIT_LATIN, _split_repl), (_SPLIT_HAN, _drop)):
         if pattern.search(cur):
             cur, offsets = _apply(cur, offsets, pattern, _remap(fn, offsets))
+    if _HAN_RE.search(cur):
+        cur, offsets = _compose(cur, offsets)
+    if _REPEATED.search(cur):
+        cur, offsets = _apply(cur, offsets, _REPEATED, _remap(_squeeze, offsets))
     return Normalized(text, cur, tuple(offsets) if offsets is not None else None)
 
 
