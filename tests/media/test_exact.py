@@ -44,6 +44,8 @@ def test_pdf_gets_exact_signals_only(tmp_path):
         (b"GET / HTTP/1.1\r\n", None),
         (b"G" + b"\x00" * 300, None),
         (b"PK\x03\x04", None),
+        (b"BM\x36\x00\x0c\x00\x00\x00\x00\x00\x36\x00", "photo"),
+        (b"BMW owners club newsletter", None),
         (b"", None),
     ],
 )

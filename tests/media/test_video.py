@@ -123,3 +123,12 @@ def test_audio_only_file_has_no_video_stream():
             container.mux(packet)
     with pytest.raises(MediaError, match="no video stream"):
         hash_bytes(buf.getvalue())
+
+
+def test_frames_over_the_pixel_limit_are_refused(monkeypatch):
+    from vigil.signals import video
+
+    data = video_bytes([3])
+    monkeypatch.setattr(video, "MAX_FRAME_PIXELS", 320 * 240 - 1)
+    with pytest.raises(MediaError, match="decompression bomb"):
+        hash_bytes(data)

@@ -14,7 +14,9 @@ _IMAGE_BRANDS = {b"heic", b"heix", b"mif1", b"msf1", b"avif", b"avis"}
 
 def sniff(head: bytes) -> Kind | None:
     """The content kind of a file starting with `head`, or None if Vigil does not handle it."""
-    if head.startswith((b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n", b"GIF87a", b"GIF89a", b"BM", b"II*\x00", b"MM\x00*")):
+    if head.startswith((b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n", b"GIF87a", b"GIF89a", b"II*\x00", b"MM\x00*")):
+        return "photo"
+    if head[:2] == b"BM" and head[6:10] == b"\x00\x00\x00\x00":  # BMP: the reserved header words are zero
         return "photo"
     if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
         return "photo"

@@ -109,6 +109,9 @@ def hash_video(source: str | Path | BinaryIO) -> Signal:
             if not container.streams.video:
                 raise MediaError("no video stream in this file")
             stream = container.streams.video[0]
+            width, height = stream.codec_context.width, stream.codec_context.height
+            if width * height > MAX_FRAME_PIXELS:
+                raise MediaError(_bomb_message(width, height))
             stream.thread_type = "AUTO"
             frames = _sample(container, stream)
     except MediaError:
@@ -121,12 +124,16 @@ def hash_video(source: str | Path | BinaryIO) -> Signal:
     return Signal("video_pdq", encode(frames), min(f.quality for f in frames))
 
 
+def _bomb_message(w: int, h: int) -> str:
+    return f"video frames of {w}x{h} exceed the {MAX_FRAME_PIXELS:,} pixel limit (likely a decompression bomb)"
+
+
 def _sample(container, stream) -> list[Frame]:
     frames: list[Frame] = []
     next_time = 0.0
     for frame in container.decode(stream):
         if frame.width * frame.height > MAX_FRAME_PIXELS:
-            raise MediaError(f"video frame of {frame.width}x{frame.height} exceeds the {MAX_FRAME_PIXELS:,} pixel limit (likely a bomb)")
+            raise MediaError(_bomb_message(frame.width, frame.height))
         t = frame.time if frame.time is not None else len(frames) / FRAMES_PER_SECOND
         if t + 1e-6 < next_time:
             continue
