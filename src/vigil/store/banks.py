@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column
 
 from vigil.signals.pdq import PDQ_THRESHOLD
 from vigil.store.db import Base
@@ -32,8 +32,6 @@ class Bank(Base):
     created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow, onupdate=utcnow)
 
-    entries: Mapped[list[BankEntry]] = relationship(back_populates="bank", lazy="raise_on_sql", passive_deletes=True)
-
 
 class BankEntry(Base):
     """One known signal in a bank, with GIFCT-style labels (entity, behaviour, content_type).
@@ -57,8 +55,6 @@ class BankEntry(Base):
     enabled: Mapped[bool] = mapped_column(sa.Boolean, default=True, server_default=sa.true())
     created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow, onupdate=utcnow)
-
-    bank: Mapped[Bank] = relationship(back_populates="entries")
 
 
 class BankChange(Base):
