@@ -8,7 +8,8 @@ handing a reviewer's API key to the browser. Authorisation uses the same role ta
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
+import base64
 import logging
 import time
 from pathlib import Path
@@ -23,13 +24,28 @@ from fastapi.templating import Jinja2Templates
 from sqlalchemy.orm import Session
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from vigil import signals
 from vigil.api.deps import get_session
-from vigil.console import format as fmt
+from vigil.banks import service
+from vigil.cases import policy, queue
+from vigil.cases.queue import decision_view
 from vigil.console import charts, queries, signin
+from vigil.console import format as fmt
 from vigil.console.signin import CSRF_FIELD, SESSION_COOKIE, SIGNIN_CSRF_COOKIE, Reviewer
+from vigil.ledger import checkpoint as ledger_checkpoint
+from vigil.ledger import log
+from vigil.review import appeals, decisions, disclosures
+from vigil.review.appeals import appeal_view
+from vigil.review.decisions import DecisionIn
+from vigil.review.errors import ReviewError
 from vigil.roles import Permission
+from vigil.signals import InvalidSignal
+from vigil.store.banks import Bank
+from vigil.store.cases import Appeal, Decision
+from vigil.store.ledger import LedgerCheckpoint
+from vigil.transparency import report, sor
 
-log = logging.getLogger("vigil.console")
+logger = logging.getLogger("vigil.console")
 HERE = Path(__file__).parent
 STATIC = HERE / "static"
 STATIC_FILES = frozenset(p.name for p in STATIC.iterdir() if p.is_file())
@@ -83,7 +99,7 @@ class ConsoleRoute(APIRoute):
             except StarletteHTTPException as e:
                 response = error_page(request, e.status_code, str(e.detail))
             except Exception:
-                log.exception("console page failed: %s", request.url.path)
+                logger.exception("console page failed: %s", request.url.path)
                 response = error_page(request, 500, "The console failed on this page and logged why; nothing was "
                                       "changed. Try again, and tell the operator if it keeps happening.")
             for name, value in SECURITY_HEADERS.items():
@@ -168,7 +184,6 @@ def current_reviewer(request: Request, s: Session = Depends(get_session)) -> Rev
 
 def allowed(*permissions: Permission, any_of: bool = False) -> Callable:
     """A dependency admitting a signed-in reviewer whose role has the permissions (all, or any with any_of)."""
-
     def dependency(reviewer: Reviewer = Depends(current_reviewer)) -> Reviewer:
         test = any if any_of else all
         if not test(reviewer.can(p) for p in permissions):
@@ -285,8 +300,6 @@ MAX_IMPORT_BYTES = 200 * 1024 * 1024  # a full shared list (GIFCT-scale CSV) fit
 
 
 def bank_by_id(s: Session, bank_id: int):
-    from vigil.store.banks import Bank
-
     bank = s.get(Bank, bank_id)
     if bank is None:
         raise PageError(404, f"There is no bank with id {bank_id}.", "/console/banks")
@@ -295,9 +308,6 @@ def bank_by_id(s: Session, bank_id: int):
 
 def bank_page(request: Request, reviewer: Reviewer, s: Session, bank, after: int = 0, status_code: int = 200,
               **extra) -> HTMLResponse:
-    from vigil import signals
-    from vigil.banks import service
-
     entries = service.list_entries(s, bank, limit=BANK_PAGE, after_id=after)
     next_after = entries[-1].id if len(entries) == BANK_PAGE else None
     return render(request, reviewer, "bank.html", status_code=status_code, bank=bank, entries=entries, after=after,
@@ -307,8 +317,6 @@ def bank_page(request: Request, reviewer: Reviewer, s: Session, bank, after: int
 @router.get("/banks")
 def banks_list(request: Request, reviewer: Reviewer = Depends(allowed(Permission.ADMIN)),
                s: Session = Depends(get_session)) -> HTMLResponse:
-    from vigil.banks import service
-
     return render(request, reviewer, "banks.html", banks=service.list_banks(s), counts=service.entry_counts(s))
 
 
@@ -321,9 +329,6 @@ def bank_view(request: Request, bank_id: int, after: int = 0, reviewer: Reviewer
 @router.post("/banks/{bank_id}/entries")
 async def bank_add_entry(request: Request, bank_id: int, reviewer: Reviewer = Depends(posted(Permission.ADMIN)),
                          s: Session = Depends(get_session)) -> Response:
-    from vigil.banks import service
-    from vigil.signals import InvalidSignal
-
     form = await request.form()
     bank = bank_by_id(s, bank_id)
     labels = {k: str(form.get(f"label_{k}") or "") for k in service.GIFCT_LABELS}
@@ -339,8 +344,6 @@ async def bank_add_entry(request: Request, bank_id: int, reviewer: Reviewer = De
 async def bank_toggle_entry(request: Request, bank_id: int, entry_id: int,
                             reviewer: Reviewer = Depends(posted(Permission.ADMIN)),
                             s: Session = Depends(get_session)) -> Response:
-    from vigil.banks import service
-
     form = await request.form()
     bank = bank_by_id(s, bank_id)
     try:
@@ -357,12 +360,10 @@ async def bank_toggle_entry(request: Request, bank_id: int, entry_id: int,
 @router.post("/banks/{bank_id}/import")
 async def bank_import(request: Request, bank_id: int, reviewer: Reviewer = Depends(posted(Permission.ADMIN)),
                       s: Session = Depends(get_session)) -> Response:
-    from vigil.banks import service
-
     form = await request.form()
     bank = bank_by_id(s, bank_id)
     upload = form.get("file")
-    fmt = str(form.get("fmt") or "")
+    list_format = str(form.get("fmt") or "")
     if upload is None or isinstance(upload, str):
         return bank_page(request, reviewer, s, bank, status_code=422, error="Choose a file to import.")
     data = await upload.read(MAX_IMPORT_BYTES + 1)
@@ -370,11 +371,11 @@ async def bank_import(request: Request, bank_id: int, reviewer: Reviewer = Depen
         return bank_page(request, reviewer, s, bank, status_code=413,
                          error=f"The file is over {MAX_IMPORT_BYTES // 2**20} MB; import it with `vigil bank import`.")
     try:
-        report = service.import_entries(s, bank, fmt, data)
+        imported = service.import_entries(s, bank, list_format, data)
     except ValueError as e:
         return bank_page(request, reviewer, s, bank, status_code=422, error=f"Nothing was imported: {e}")
-    return bank_page(request, reviewer, s, bank, report=report,
-                     flash=f"Imported {upload.filename or 'the file'}: {report.added} added, {report.updated} updated.")
+    return bank_page(request, reviewer, s, bank, report=imported,
+                     flash=f"Imported {upload.filename or 'the file'}: {imported.added} added, {imported.updated} updated.")
 
 
 # --- queue, cases, decisions ------------------------------------------------------------------------------------
@@ -397,8 +398,7 @@ def case_helpers(at: datetime) -> dict:
     return {
         "iso": iso,
         "left": lambda deadline: fmt.time_left(parse_moment(deadline), at),
-        "urgent": lambda c: fmt.is_urgent(c["source"] if isinstance(c, dict) else c.source,
-                                          parse_moment(c["deadline"] if isinstance(c, dict) else c.deadline), at),
+        "urgent": lambda c: fmt.is_urgent(c["source"], parse_moment(c["deadline"]), at),
     }
 
 
@@ -410,8 +410,6 @@ def review_error_page(e) -> PageError:
 @router.get("/queue")
 def queue_page(request: Request, reviewer: Reviewer = Depends(allowed(Permission.REVIEW)),
                s: Session = Depends(get_session)) -> HTMLResponse:
-    from vigil.cases import queue
-
     at = fmt.now()
     f = queries.QueueFilter.from_query(request.query_params)
     cases = queue.list_cases(s, queue=f.queue, source=f.source, category=f.category, language=f.language, at=at)
@@ -432,9 +430,6 @@ def next_case(request: Request, skip: int | None = None, reviewer: Reviewer = De
 
 
 def load_case(s: Session, case_id: int) -> dict:
-    from vigil.cases import queue
-    from vigil.review.errors import ReviewError
-
     try:
         return queue.get_case(s, case_id)
     except ReviewError as e:
@@ -478,9 +473,6 @@ def case_view(request: Request, case_id: int, reviewer: Reviewer = Depends(allow
 @router.post("/cases/{case_id}/claim")
 async def case_claim(request: Request, case_id: int, reviewer: Reviewer = Depends(posted(Permission.REVIEW)),
                      s: Session = Depends(get_session)) -> Response:
-    from vigil.cases import policy, queue
-    from vigil.review.errors import ReviewError
-
     try:
         queue.claim(s, case_id, reviewer.key_id, policy=policy.current())
     except ReviewError as e:
@@ -495,8 +487,6 @@ async def decision_form(request: Request) -> dict:
 
 
 def decision_in(d: dict):
-    from vigil.review.decisions import DecisionIn
-
     scope = [part for part in (p.strip() for p in d["territorial_scope"].split(",")) if part]
     return DecisionIn(action=d["action"], ground_type=d["ground_type"], ground_reference=d["ground_reference"],
                       explanation=d["explanation"], territorial_scope=scope).validated()
@@ -507,7 +497,6 @@ def preview_statements(c: dict, copies: list[dict], d, at: datetime) -> tuple[li
 
     The facts are those vigil.review.decisions.record gives each copy; the puid is assigned when it is recorded.
     """
-    from vigil.transparency import sor
 
     evidence = c.get("evidence") or {}
     detected = bool(evidence.get("matches")) or (evidence.get("text") or {}).get("verdict") in ("violating", "review")
@@ -527,8 +516,6 @@ def preview_statements(c: dict, copies: list[dict], d, at: datetime) -> tuple[li
 @router.post("/cases/{case_id}/preview")
 async def case_preview(request: Request, case_id: int, reviewer: Reviewer = Depends(posted(Permission.REVIEW)),
                        s: Session = Depends(get_session)) -> HTMLResponse:
-    from vigil.review.errors import ReviewError
-
     raw = await decision_form(request)
     try:
         d = decision_in(raw)
@@ -550,10 +537,6 @@ async def case_preview(request: Request, case_id: int, reviewer: Reviewer = Depe
 @router.post("/cases/{case_id}/decision")
 async def case_decide(request: Request, case_id: int, reviewer: Reviewer = Depends(posted(Permission.REVIEW)),
                       s: Session = Depends(get_session)) -> Response:
-    from vigil.cases import policy
-    from vigil.review import decisions
-    from vigil.review.errors import ReviewError
-
     raw = await decision_form(request)
     try:
         decision = decisions.decide(s, case_id, decision_in(raw), reviewer.key_id, policy=policy.current())
@@ -566,9 +549,6 @@ async def case_decide(request: Request, case_id: int, reviewer: Reviewer = Depen
 @router.post("/cases/{case_id}/disclosures")
 async def case_disclosure(request: Request, case_id: int, reviewer: Reviewer = Depends(posted(Permission.REVIEW)),
                           s: Session = Depends(get_session)) -> Response:
-    from vigil.review import disclosures
-    from vigil.review.errors import ReviewError
-
     form = await request.form()
     try:
         d = disclosures.request(s, case_id, str(form.get("authority") or ""), str(form.get("legal_basis") or ""),
@@ -583,9 +563,6 @@ async def case_disclosure(request: Request, case_id: int, reviewer: Reviewer = D
 async def disclosure_approve(request: Request, disclosure_id: int,
                              reviewer: Reviewer = Depends(posted(Permission.APPROVE_DISCLOSURE)),
                              s: Session = Depends(get_session)) -> Response:
-    from vigil.review import disclosures
-    from vigil.review.errors import ReviewError
-
     try:
         d = disclosures.decide(s, disclosure_id, reviewer.key_id, reviewer.role, True)
     except ReviewError as e:
@@ -598,8 +575,6 @@ async def disclosure_approve(request: Request, disclosure_id: int,
 @router.get("/appeals")
 def appeals_list(request: Request, reviewer: Reviewer = Depends(allowed(Permission.REVIEW)),
                  s: Session = Depends(get_session)) -> HTMLResponse:
-    from vigil.review import appeals
-
     return render(request, reviewer, "appeals.html",
                   appeals=appeals.list_appeals(s, state="open", decidable_by=reviewer.key_id, limit=500))
 
@@ -612,9 +587,6 @@ def appeal_new(request: Request, decision: str = "", reviewer: Reviewer = Depend
 @router.post("/appeals")
 async def appeal_file(request: Request, reviewer: Reviewer = Depends(posted(Permission.NOTIFY)),
                       s: Session = Depends(get_session)) -> Response:
-    from vigil.review import appeals
-    from vigil.review.errors import ReviewError
-
     form = await request.form()
     d = {name: str(form.get(name) or "") for name in ("decision_id", "appellant", "explanation")}
     try:
@@ -629,10 +601,6 @@ async def appeal_file(request: Request, reviewer: Reviewer = Depends(posted(Perm
 
 def appeal_page(request: Request, reviewer: Reviewer, s: Session, appeal_id: int, status_code: int = 200,
                 d: dict | None = None, error: str | None = None) -> HTMLResponse:
-    from vigil.cases.queue import decision_view
-    from vigil.review.appeals import appeal_view
-    from vigil.store.cases import Appeal, Decision
-
     row = s.get(Appeal, appeal_id)
     if row is None:
         raise PageError(404, f"There is no appeal {appeal_id}.", "/console/appeals")
@@ -652,10 +620,6 @@ def appeal_view_page(request: Request, appeal_id: int, reviewer: Reviewer = Depe
 @router.post("/appeals/{appeal_id}/decision")
 async def appeal_decide(request: Request, appeal_id: int, reviewer: Reviewer = Depends(posted(Permission.REVIEW)),
                         s: Session = Depends(get_session)) -> Response:
-    from vigil.cases import policy
-    from vigil.review import appeals
-    from vigil.review.errors import ReviewError
-
     form = await request.form()
     d = {name: str(form.get(name) or "") for name in ("outcome", "outcome_explanation", *DECISION_FIELDS)}
     try:
@@ -684,13 +648,7 @@ def duration(seconds: float | None) -> str:
 @router.get("/dashboard")
 def dashboard(request: Request, days: int = 30, reviewer: Reviewer = Depends(allowed(Permission.REVIEW, Permission.AUDIT, any_of=True)),
               s: Session = Depends(get_session)) -> HTMLResponse:
-    import base64
-    from datetime import timedelta
 
-    from vigil.ledger import checkpoint as ledger_checkpoint
-    from vigil.ledger import log
-    from vigil.store.ledger import LedgerCheckpoint
-    from vigil.transparency import report
 
     days = days if days in DASHBOARD_DAYS else 30
     at = fmt.now()

@@ -1,0 +1,109 @@
+"""Ledger appends per second, sustained, into PostgreSQL (target: at least 2,000/s).
+
+    .venv/bin/python bench/ledger_append.py [--db postgresql://...] [--count 20000] [--workers 1 2 4]
+
+Each scenario appends `--count` leaves to a fresh database and prints one row:
+  - one per transaction: a decision committed on its own (fsync per commit), from 1..N processes
+    contending for the ledger's head lock;
+  - 100 per transaction: a batch import (bank list, bulk decisions) through append_many.
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing as mp
+import time
+import uuid
+
+import psycopg
+from rich.console import Console
+from rich.table import Table
+from sqlalchemy.engine import make_url
+
+from vigil.ledger import log
+from vigil.store.db import engine_for, session_scope, upgrade
+
+TARGET = 2000
+ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
+
+
+def _admin(sql: str, admin: str) -> None:
+    u = make_url(admin)
+    with psycopg.connect(host=u.host, port=u.port or 5432, user=u.username, password=u.password,
+                         dbname=u.database, autocommit=True) as conn:
+        conn.execute(sql)
+
+
+def record(worker: int, i: int) -> dict:
+    return {"kind": "decision", "table": "decisions",
+            "row": {"id": worker * 10_000_000 + i, "case_id": i, "action": "remove", "automated": False,
+                    "content_ids": [f"content-{worker}-{i}"], "territorial_scope": ["DE"], "decided_at": "2026-01-01T00:00:00.000000Z"}}
+
+
+def one_per_transaction(url: str, worker: int, count: int, start, done) -> None:
+    engine_for(url)
+    start.wait()
+    for i in range(count):
+        with session_scope(url) as s:
+            log.append(s, "decision", "decisions", str(worker * 10_000_000 + i), record(worker, i))
+    done.put(count)
+
+
+def batched(url: str, count: int, batch: int = 100) -> float:
+    t = time.perf_counter()
+    for b in range(0, count, batch):
+        with session_scope(url) as s:
+            log.append_many(s, [("decision", "decisions", str(i), record(0, i)) for i in range(b, min(count, b + batch))])
+    return time.perf_counter() - t
+
+
+def run_workers(url: str, workers: int, count: int) -> float:
+    ctx = mp.get_context("fork")
+    start, done = ctx.Event(), ctx.Queue()
+    per = count // workers
+    procs = [ctx.Process(target=one_per_transaction, args=(url, w, per, start, done)) for w in range(workers)]
+    for p in procs:
+        p.start()
+    time.sleep(1.0)  # let every worker import and connect before the clock starts
+    t = time.perf_counter()
+    start.set()
+    for _ in procs:
+        done.get()
+    elapsed = time.perf_counter() - t
+    for p in procs:
+        p.join()
+    return elapsed
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--admin", default=ADMIN, help="PostgreSQL URL of a database to create the bench database from")
+    parser.add_argument("--count", type=int, default=20_000)
+    parser.add_argument("--workers", type=int, nargs="+", default=[1, 2, 4])
+    args = parser.parse_args()
+    table = Table("scenario", "appends", "seconds", "appends/s", f"vs target {TARGET}/s",
+                  title="Ledger appends into PostgreSQL (fresh database per scenario)")
+    scenarios = [(f"1 per transaction, {w} process{'es' if w > 1 else ''}", w) for w in args.workers] + [("100 per transaction, 1 process", 0)]
+    for name, workers in scenarios:
+        db = f"vigil_bench_append_{uuid.uuid4().hex[:8]}"
+        _admin(f'CREATE DATABASE "{db}"', args.admin)
+        url = make_url(args.admin).set(database=db).render_as_string(hide_password=False)
+        try:
+            upgrade(url)
+            elapsed = run_workers(url, workers, args.count) if workers else batched(url, args.count)
+            with session_scope(url) as s:
+                n = log.size(s)
+                assert n == (args.count // workers) * workers if workers else args.count
+                leaves = log.leaves(s, 0, n)
+                assert [leaf.idx for leaf in leaves] == list(range(n))
+            rate = n / elapsed
+            table.add_row(name, f"{n:,}", f"{elapsed:.2f}", f"{rate:,.0f}", f"{rate / TARGET:.2f}x")
+        finally:
+            engine_for(url).dispose()
+            engine_for.cache_clear()
+            _admin(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)', args.admin)
+    Console().print(table)
+
+
+if __name__ == "__main__":
+    main()
