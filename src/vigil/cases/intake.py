@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from vigil.cases import checks, priority
+from vigil.cases.bulk import insert_rows, one_of, update_rows
 from vigil.cases.dedupe import ContentKeys, Groups, batch_pdq_pairs, content_keys, near_index, same_video
 from vigil.cases.notice import NoticeIn
 from vigil.cases.policy import CasePolicy
@@ -64,6 +65,18 @@ def serialise(session: Session) -> None:
         session.execute(sa.update(Case).where(Case.id == -1).values(id=Case.id))
 
 
+def allocate_ids(session: Session, table: sa.Table, n: int) -> list[int]:
+    """Ids for `n` new rows in one round trip, so bulk inserts need no RETURNING (which would go row by row)."""
+    if n == 0:
+        return []
+    if session.get_bind().dialect.name == "postgresql":
+        return list(session.scalars(sa.text(f"SELECT nextval(pg_get_serial_sequence('{table.name}', 'id')) "
+                                            "FROM generate_series(1, :n)"), {"n": n}))
+    # SQLite: the intake lock is the database's write lock, held since serialise(), so max(id) cannot move.
+    top = session.scalar(sa.select(sa.func.max(table.c.id))) or 0
+    return list(range(top + 1, top + n + 1))
+
+
 def _chunks(items: list, n: int = CHUNK):
     for i in range(0, len(items), n):
         yield items[i : i + n]
@@ -89,7 +102,7 @@ def ingest(session: Session, notices: list[NoticeIn], *, policy: CasePolicy, now
     seen: dict[str, tuple] = {}
     for chunk in _chunks(keys):
         for r in session.execute(sa.select(Notice.idempotency_key, Notice.id, Notice.case_id, Notice.received_at,
-                                           Notice.digest).where(Notice.idempotency_key.in_(chunk))):
+                                           Notice.digest).where(one_of(session, Notice.idempotency_key, chunk))):
             seen[r[0]] = tuple(r[1:])
     later: list[tuple[int, int]] = []
     for i, n in enumerate(notices):
@@ -126,7 +139,7 @@ def _ingest_new(session: Session, notices: list[NoticeIn], digests: list[str], n
     wanted = sorted({k for ck in keys for _kind, k in ck.exact})
     key_cases: dict[str, set[int]] = {}
     for chunk in _chunks(wanted):
-        for k, cid in session.execute(sa.select(CaseKey.key, CaseKey.case_id).where(CaseKey.key.in_(chunk))):
+        for k, cid in session.execute(sa.select(CaseKey.key, CaseKey.case_id).where(one_of(session, CaseKey.key, chunk))):
             key_cases.setdefault(k, set()).add(cid)
     index = near_index(db_url)
     with index.lock:
@@ -149,11 +162,11 @@ def _ingest_new(session: Session, notices: list[NoticeIn], digests: list[str], n
     all_cands = sorted(set().union(*candidates))
     states: dict[int, str] = {}
     for chunk in _chunks(all_cands):
-        states.update(session.execute(sa.select(Case.id, Case.state).where(Case.id.in_(chunk))).all())
+        states.update(session.execute(sa.select(Case.id, Case.state).where(one_of(session, Case.id, chunk))).all())
     decided = [c for c in all_cands if states.get(c) in DECIDED_STATES]
     acted: dict[int, Decision] = {}
     for chunk in _chunks(decided):
-        for d in session.scalars(sa.select(Decision).where(Decision.case_id.in_(chunk)).order_by(Decision.id)):
+        for d in session.scalars(sa.select(Decision).where(one_of(session, Decision.case_id, chunk)).order_by(Decision.id)):
             acted[d.case_id] = d  # the latest decision wins
     eligible = {c for c in all_cands if states.get(c) in OPEN_STATES
                 or (c in acted and acted[c].action != "no_action")}
@@ -198,7 +211,7 @@ def _ingest_new(session: Session, notices: list[NoticeIn], digests: list[str], n
     notifier_ids = sorted({n.notifier.id for n in items if n.notifier and n.notifier.id})
     weights: dict[str, float] = {}
     for chunk in _chunks(notifier_ids):
-        for r in session.execute(sa.select(NotifierRecord).where(NotifierRecord.notifier_id.in_(chunk))).scalars():
+        for r in session.execute(sa.select(NotifierRecord).where(one_of(session, NotifierRecord.notifier_id, chunk))).scalars():
             weights[r.notifier_id] = priority.notifier_weight(r.accurate, r.inaccurate)
 
     def weight(n: NoticeIn) -> float:
@@ -232,7 +245,10 @@ def _ingest_new(session: Session, notices: list[NoticeIn], digests: list[str], n
             "created_at": now, "updated_at": now,
         })
     if case_rows:
-        ids = session.execute(sa.insert(Case).returning(Case.id, sort_by_parameter_order=True), case_rows).scalars().all()
+        ids = allocate_ids(session, Case.__table__, len(case_rows))
+        for row, cid in zip(case_rows, ids):
+            row["id"] = cid
+        insert_rows(session, Case.__table__, case_rows)
         for ps, cid in zip(fresh, ids):
             for p in ps:
                 target[p] = cid
@@ -250,8 +266,10 @@ def _ingest_new(session: Session, notices: list[NoticeIn], digests: list[str], n
             "language": n.language, "views": c.views, "received_at": now, "idempotency_key": n.idempotency_key,
             "digest": digests[new[pos]],
         })
-    notice_ids = session.execute(sa.insert(Notice).returning(Notice.id, sort_by_parameter_order=True),
-                                 notice_rows).scalars().all()
+    notice_ids = allocate_ids(session, Notice.__table__, len(notice_rows))
+    for row, nid in zip(notice_rows, notice_ids):
+        row["id"] = nid
+    insert_rows(session, Notice.__table__, notice_rows)
     for pos, nid in enumerate(notice_ids):
         results[new[pos]] = Receipt(nid, target[pos], now, digests[new[pos]], False)
 
@@ -262,7 +280,7 @@ def _ingest_new(session: Session, notices: list[NoticeIn], digests: list[str], n
     for chunk in _chunks(touched, 1000):
         for cchunk in _chunks(content_ids, 1000):
             have.update(session.execute(sa.select(CaseContent.case_id, CaseContent.content_id)
-                                        .where(CaseContent.case_id.in_(chunk), CaseContent.content_id.in_(cchunk))).all())
+                                        .where(one_of(session, CaseContent.case_id, chunk), one_of(session, CaseContent.content_id, cchunk))).all())
     content_rows, new_copies = [], []
     key_rows, have_keys = [], {(cid, k) for k, cids in key_cases.items() for cid in cids}
     for pos, (n, ck) in enumerate(zip(items, keys)):
@@ -280,10 +298,8 @@ def _ingest_new(session: Session, notices: list[NoticeIn], digests: list[str], n
             if (cid, k) not in have_keys:
                 have_keys.add((cid, k))
                 key_rows.append({"case_id": cid, "kind": kind, "key": k})
-    if content_rows:
-        session.execute(sa.insert(CaseContent), content_rows)
-    if key_rows:
-        session.execute(sa.insert(CaseKey), key_rows)
+    insert_rows(session, CaseContent.__table__, content_rows)
+    insert_rows(session, CaseKey.__table__, key_rows)
 
     # 8. Cases that already existed: more notices, maybe a stronger source, a nearer deadline.
     fresh_ids = set(target[ps[0]] for ps in fresh)
@@ -315,7 +331,7 @@ def _update_existing(session: Session, case_ids: list[int], items: list[NoticeIn
         by_case.setdefault(target[pos], []).append(n)
     rows = []
     for chunk in _chunks(case_ids, 1000):
-        for case in session.execute(sa.select(Case.__table__).where(Case.id.in_(chunk))):
+        for case in session.execute(sa.select(Case.__table__).where(one_of(session, Case.id, chunk))).all():
             members = by_case[case.id]
             source = case.source
             for n in members:
@@ -336,4 +352,4 @@ def _update_existing(session: Session, case_ids: list[int], items: list[NoticeIn
             rows.append({"id": case.id, "source": source, "queue": queue, "priority": priority.priority(inputs),
                          "deadline": deadline, "notice_count": inputs.notice_count,
                          "notifier_confidence": inputs.notifier_confidence, "views": inputs.views, "updated_at": now})
-    session.execute(sa.update(Case), rows)
+    update_rows(session, Case.__table__, rows)

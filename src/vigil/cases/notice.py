@@ -6,7 +6,6 @@ Validation happens here, once, so the single and the batch endpoints accept exac
 from __future__ import annotations
 
 import hashlib
-import json
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -112,7 +111,5 @@ class NoticeIn(Strict):
         return self
 
     def digest(self) -> str:
-        """SHA-256 of the notice's canonical JSON: the receipt, and how a reused idempotency key is caught."""
-        body = self.model_dump(exclude={"idempotency_key"}, exclude_none=True)
-        return hashlib.sha256(json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-                              .encode("utf-8", "surrogatepass")).hexdigest()
+        """SHA-256 of the notice as validated (fields in declared order): the receipt, and how a reused key is caught."""
+        return hashlib.sha256(self.model_dump_json(exclude={"idempotency_key"}, exclude_none=True).encode()).hexdigest()

@@ -1,0 +1,67 @@
+"""Set-based SQL for intake: many rows in one statement, many keys in one lookup.
+
+PostgreSQL gets COPY, and key lists and updates as one JSON parameter: an executemany INSERT costs a round trip per row even when
+pipelined, and an IN list of thousands of bound parameters costs more to compile than to run. SQLite
+runs in-process, where executemany and IN are already cheap.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Iterable, Sequence
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import JSON
+from sqlalchemy.orm import Session
+
+
+def is_postgres(session: Session) -> bool:
+    return session.get_bind().dialect.name == "postgresql"
+
+
+def insert_rows(session: Session, table: sa.Table, rows: list[dict]) -> None:
+    """Insert `rows` (dicts with the same keys) inside the session's transaction."""
+    if not rows:
+        return
+    if not is_postgres(session):
+        session.execute(sa.insert(table), rows)
+        return
+    from psycopg.types.json import Json
+
+    cols = list(rows[0])
+    json_cols = {c for c in cols if isinstance(table.c[c].type, sa.JSON)}
+    conn = session.connection().connection.driver_connection
+    names = ", ".join(f'"{c}"' for c in cols)
+    with conn.cursor() as cur, cur.copy(f'COPY "{table.name}" ({names}) FROM STDIN') as copy:
+        for row in rows:
+            copy.write_row([Json(row[c]) if c in json_cols and row[c] is not None else row[c] for c in cols])
+
+
+def one_of(session: Session, column: sa.ColumnElement, values: Sequence) -> sa.ColumnElement[bool]:
+    """`column IN values`, as one JSON parameter on PostgreSQL (a bound list of thousands is slow to compile and dump)."""
+    if is_postgres(session):
+        elements = sa.func.json_array_elements_text(sa.cast(sa.bindparam(None, json.dumps(list(values)), type_=sa.Text), JSON))
+        return column.in_(sa.select(sa.cast(elements, column.type)).scalar_subquery())
+    return column.in_(list(values))
+
+
+def chunks(items: list, n: int) -> Iterable[list]:
+    for i in range(0, len(items), n):
+        yield items[i : i + n]
+
+
+def update_rows(session: Session, table: sa.Table, rows: list[dict]) -> None:
+    """Update rows by "id" (each dict has "id" and the same other keys): one UPDATE ... FROM json_to_recordset on PostgreSQL."""
+    if not rows:
+        return
+    cols = [c for c in rows[0] if c != "id"]
+    if not is_postgres(session):
+        session.execute(table.update().where(table.c.id == sa.bindparam("row_id")).values(
+            {c: sa.bindparam(c) for c in cols}), [{"row_id": r["id"], **{c: r[c] for c in cols}} for r in rows])
+        return
+    dialect = session.get_bind().dialect
+    types = ", ".join(f'"{c}" {table.c[c].type.compile(dialect)}' for c in ["id", *cols])
+    sets = ", ".join(f'"{c}" = v."{c}"' for c in cols)
+    session.execute(sa.text(f'UPDATE "{table.name}" SET {sets} FROM json_to_recordset(CAST(:rows AS json)) AS v({types}) '
+                            f'WHERE "{table.name}".id = v.id'),
+                    {"rows": json.dumps(rows, default=lambda v: v.isoformat())})
