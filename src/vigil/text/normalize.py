@@ -101,8 +101,6 @@ _APOSTROPHES = "\u2019\u2018\u02bc\u2032\u00b4\u0060\uff07"
 
 def _fold_char(char: str) -> str:
     """One character folded for matching: NFKC, case, accents, confusables, simplified Chinese."""
-    if char in _APOSTROPHES:
-        return "'"
     if _HAN_RE.match(char):
         simplified = _t2s().convert(char)
         return simplified if len(simplified) == 1 else char
@@ -116,6 +114,7 @@ def _fold_char(char: str) -> str:
             out = "".join(c for c in unicodedata.normalize("NFD", out) if not unicodedata.combining(c))
             out = "".join(_confusables().get(c, c) for c in out)
             out = unicodedata.normalize("NFC", out)
+        out = "".join("'" if c in _APOSTROPHES else c for c in out)
     return "".join(c for c in out if not is_invisible(c))
 
 
