@@ -153,7 +153,7 @@ def test_jpeg_claiming_huge_dimensions_is_refused():
         (b"\xff\xd8\xff\xe0" + b"\x00" * 50, "corrupt"),
         (b"\x89PNG\r\n\x1a\n" + b"junk" * 10, "corrupt"),
         (b"GIF89a", "corrupt"),
-        (b"BM" + b"\xff" * 60, "corrupt"),
+        (b"BM" + b"\xff" * 4 + b"\x00" * 4 + b"\xff" * 52, "corrupt"),
         (b"just some text\n", "unsupported content"),
         (b"\x00" * 500, "unsupported content"),
     ],
@@ -179,3 +179,10 @@ def test_content_decides_not_the_filename(tmp_path):
 
     assert [s.type for s in hash_path(path)] == ["pdq", "md5", "sha256"]
     assert [s.type for s in hash_bytes(data, "../../etc/passwd; rm -rf /.mp4")] == ["pdq", "md5", "sha256"]
+
+
+@pytest.mark.parametrize("size", [(1, 1), (2, 300), (300, 1), (5000, 3), (640, 480)])
+def test_degenerate_sizes_and_flat_images_hash_once(size):
+    flat = Image.new("RGB", size, (0, 0, 0))
+    signals = [s for s in hash_bytes(png_bytes(flat)) if s.type == "pdq"]
+    assert len(signals) == 1 and signals[0].quality < QUALITY_FLOOR

@@ -1,8 +1,8 @@
 """PDQ: Meta's perceptual photo hash (256 bits as 64 hex), compared by Hamming distance.
 
 The pipeline: bytes -> Pillow decode (size checked for bombs before any pixel is decoded; JPEGs decoded
-in draft mode at 1/2, 1/4 or 1/8 scale, other formats box-reduced) -> EXIF orientation -> uniform
-borders trimmed -> PDQ.
+in draft mode at 1/2, 1/4 or 1/8 scale, other formats box-reduced) -> EXIF orientation -> PDQ of the
+whole frame, and of the picture inside uniform bars if it has any (`border_crops`).
 
 Why reduce? pdqhash's cost is proportional to the pixels it is given, yet PDQ keeps only a 64x64 blur
 of them (two passes of a box filter per axis, then one sample per block). For a reduced image Vigil
@@ -30,8 +30,8 @@ PDQ_THRESHOLD = 31
 """Hamming distance at or below which two PDQ hashes match (PDQ hashing paper; pytx PDQ_CONFIDENT_MATCH_THRESHOLD)."""
 QUALITY_FLOOR = 50
 """Hashes of quality below this are too unreliable to match (PDQ documentation; pytx PdqSignal.QUALITY_THRESHOLD)."""
-MAX_IMAGE_PIXELS = 100_000_000
-"""Larger images are refused as likely decompression bombs (Pillow warns from 89M pixels by default)."""
+MAX_IMAGE_PIXELS = 89_478_485
+"""Larger images are refused as likely decompression bombs (Pillow's own DecompressionBombWarning limit)."""
 REDUCED_SHORT_SIDE = 192
 """Images are reduced by 2, 4 or 8 while their short side stays at least this (three samples per PDQ
 block), which keeps the hash within a few bits of the full-size hash."""
@@ -44,11 +44,9 @@ BORDER_MEAN_TOLERANCE = 24
 """Mean difference from the bar colour up to which further lines still count as bar: the lines where a bar
 meets the picture carry JPEG ringing, and PDQ moves 5-10 bits per line of bar left behind."""
 MAX_BORDER_SHARE = 0.4
-"""Never trim more than this share of a dimension from either side: beyond it the 'bar' is the picture."""
+"""A bar covers less than this share of its side; a longer uniform run is the picture, not a bar."""
 MAX_BORDER_STEPS = 4
 """Rows, columns, rows, columns: enough for bars on every side around a picture with flat margins."""
-DIHEDRAL_ORDER = ("original", "rotate90", "rotate180", "rotate270", "flip_x", "flip_y", "flip_plus1", "flip_minus1")
-"""The order of pdqhash.compute_dihedral's variants."""
 
 
 def hamming(a: str, b: str) -> int:
@@ -132,14 +130,17 @@ def border_crops(rgb: np.ndarray) -> list[np.ndarray]:
 
 
 def _bar(lines: np.ndarray, limit: int) -> int:
-    """How many leading lines of `lines` (lines, pixels, 3) are bar: the first uniform, the rest close to its colour."""
+    """How many leading lines of `lines` (lines, pixels, 3) are bar: the first uniform, the rest close to its colour.
+
+    A run reaching `limit` is not a bar but a flat picture (or a flat part of one), and counts as none.
+    """
     first = lines[0].astype(np.int16)
     colour = np.median(first, axis=0).astype(np.int16)
     if limit == 0 or np.abs(first - colour).max() > BORDER_TOLERANCE:
         return 0
     deviation = np.abs(lines[:limit].astype(np.int16) - colour).max(axis=2).mean(axis=1)
     beyond = np.flatnonzero(deviation > BORDER_MEAN_TOLERANCE)
-    return int(beyond[0]) if beyond.size else limit
+    return int(beyond[0]) if beyond.size else 0
 
 
 def _hex(bits: np.ndarray) -> str:
