@@ -24,8 +24,12 @@ PROTECTED_FACTORS: dict[str, float] = {
     "counter-speech": 0.4,
     "scholarship": 0.4,
     "fiction": 0.45,
+    "sport": 0.45,
     "worship": 0.8,
 }
+# Sport talk borrows the language of violence ("kill them on the pitch") but is also a favourite
+# source of code words, so it protects only against the threat grammar, never a lexicon match.
+THREAT_ONLY = ("sport",)
 
 PROTECTED_CUES: dict[str, tuple[str, ...]] = {
     "reporting": (
@@ -58,10 +62,12 @@ PROTECTED_CUES: dict[str, tuple[str, ...]] = {
     ),
     "fiction": (
         "film", "movie", "novel", "chapter", "season", "episode", "series", "drama", "game", "video game",
-        "boss", "raid", "d&d", "villain", "character", "counter-strike", "respawn", "level", "the pitch",
-        "second half", "first half", "the match", "tournament", "fans", "story", "fiction", "plot",
-        "电影", "小说", "章", "剧", "谍战剧", "游戏", "团本", "副本", "反派", "角色", "武侠", "下半场", "上半场",
-        "比赛", "球场", "编剧", "情节",
+        "boss", "raid", "d&d", "villain", "character", "counter-strike", "respawn", "level", "story", "fiction",
+        "plot", "电影", "小说", "章", "剧", "谍战剧", "游戏", "团本", "副本", "反派", "角色", "武侠", "编剧", "情节",
+    ),
+    "sport": (
+        "the pitch", "second half", "first half", "the match", "tournament", "fans", "league", "derby", "scored",
+        "下半场", "上半场", "比赛", "球场", "联赛", "进球",
     ),
     "worship": (
         "mosque", "prayer", "khutbah", "sermon", "homily", "church", "psalm", "the lord", "rabbi", "shabbat",
@@ -176,7 +182,7 @@ def inside(span: tuple[int, int], spans: list[tuple[int, int]]) -> bool:
 
 def protected_for(
     scan: ContextScan, text: str, hit_start: int, hit_end: int, quotes: list[tuple[int, int]],
-    own_cues: frozenset[str] = frozenset(),
+    own_cues: frozenset[str] = frozenset(), *, threat: bool = False,
 ) -> list[tuple[str, str]]:
     """The protected-speech kinds that apply to a match at [hit_start, hit_end) of normalised text.
 
@@ -192,6 +198,8 @@ def protected_for(
             found.append(("attribution", cue))
             break
     for kind, items in scan.protected.items():
+        if kind in THREAT_ONLY and not threat:
+            continue
         for cue, s, e in items:
             if cue_key(cue) in own_cues or (hit_start <= s and e <= hit_end):
                 continue

@@ -240,7 +240,7 @@ class Detector:
 
     def _threat_candidate(self, a: _Analysis, t, scan, quotes) -> _Candidate:
         norm = a.norm
-        protected = [p for p in ctx.protected_for(scan, norm.text, t.start, t.end, quotes) if p[0] != "attribution"]
+        protected = [p for p in ctx.protected_for(scan, norm.text, t.start, t.end, quotes, threat=True) if p[0] != "attribution"]
         s, e = norm.source_span(t.start, t.end)
         matched = a.text[s:e].strip()
         s += len(a.text[s:e]) - len(a.text[s:e].lstrip())
