@@ -186,3 +186,15 @@ def test_degenerate_sizes_and_flat_images_hash_once(size):
     flat = Image.new("RGB", size, (0, 0, 0))
     signals = [s for s in hash_bytes(png_bytes(flat)) if s.type == "pdq"]
     assert len(signals) == 1 and signals[0].quality < QUALITY_FLOOR
+
+
+def test_oversized_image_files_are_refused_unread(tmp_path, monkeypatch):
+    from vigil.signals import hash_path, pdq
+
+    path = tmp_path / "huge.jpg"
+    path.write_bytes(jpeg_bytes(varied_image(2, (320, 240))))
+    monkeypatch.setattr(pdq, "MAX_IMAGE_BYTES", path.stat().st_size - 1)
+    with pytest.raises(MediaError, match="MiB limit"):
+        hash_path(path)
+    with pytest.raises(MediaError, match="MiB limit"):
+        hash_bytes(path.read_bytes())

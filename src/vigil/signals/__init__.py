@@ -10,7 +10,7 @@ from pathlib import Path
 
 from vigil.signals.base import InvalidSignal, MediaError, Signal, SignalType
 from vigil.signals.exact import MD5, SHA256
-from vigil.signals.pdq import PDQ
+from vigil.signals.pdq import PDQ, read_image
 from vigil.signals.sniff import SNIFF_BYTES, describe, sniff
 from vigil.signals.video import VIDEO_PDQ
 
@@ -71,7 +71,7 @@ def hash_path(path: str | Path) -> list[Signal]:
         raise MediaError(f"cannot read the file: {e.strerror or e}") from None
     types = _types_for(head)
     if types[0] is PDQ:
-        data = path.read_bytes()
+        data = read_image(path)
         return [s for t in types for s in t.hash_bytes(data)]
     return [s for t in types for s in t.hash_path(path)]
 

@@ -32,6 +32,8 @@ QUALITY_FLOOR = 50
 """Hashes of quality below this are too unreliable to match (PDQ documentation; pytx PdqSignal.QUALITY_THRESHOLD)."""
 MAX_IMAGE_PIXELS = 89_478_485
 """Larger images are refused as likely decompression bombs (Pillow's own DecompressionBombWarning limit)."""
+MAX_IMAGE_BYTES = 256 * 1024 * 1024
+"""Image files are read whole to be decoded; larger ones are refused rather than loaded into memory."""
 REDUCED_SHORT_SIDE = 192
 """Images are reduced by 2, 4 or 8 while their short side stays at least this (three samples per PDQ
 block), which keeps the hash within a few bits of the full-size hash."""
@@ -61,6 +63,8 @@ def open_image(data: bytes) -> tuple[Image.Image, int]:
     """
     if not data:
         raise MediaError("empty file (0 bytes): nothing to hash")
+    if len(data) > MAX_IMAGE_BYTES:
+        raise MediaError(_too_big(len(data)))
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
@@ -87,6 +91,18 @@ def open_image(data: bytes) -> tuple[Image.Image, int]:
         raise MediaError("corrupt or unsupported image: its header is not one Pillow can decode") from None
     except (OSError, SyntaxError, ValueError, EOFError, IndexError, TypeError, MemoryError) as e:
         raise MediaError(f"corrupt or truncated image: {e}") from None
+
+
+def read_image(path: str | Path) -> bytes:
+    """An image file's bytes, refusing files over MAX_IMAGE_BYTES before reading them."""
+    size = Path(path).stat().st_size
+    if size > MAX_IMAGE_BYTES:
+        raise MediaError(_too_big(size))
+    return Path(path).read_bytes()
+
+
+def _too_big(size: int) -> str:
+    return f"image file of {size / 2**20:,.0f} MiB exceeds the {MAX_IMAGE_BYTES // 2**20} MiB limit for images"
 
 
 def _bomb_message(w: int, h: int) -> str:
@@ -221,7 +237,7 @@ class PdqSignal:
         return hash_image(data)
 
     def hash_path(self, path: Path) -> list[Signal]:
-        return hash_image(Path(path).read_bytes())
+        return hash_image(read_image(path))
 
     def examples(self) -> list[str]:
         return [
