@@ -94,6 +94,10 @@ def test_claim_locks_the_case_to_one_reviewer(live_server, signed_in, seed_case,
     # "next case" skips a case someone else holds.
     other = seed_case(priority=1)
     assert ben.get("/console/next").headers["location"] == f"/console/cases/{other}"
+    # Giving it back frees it for the others.
+    page = ada.get(f"/console/cases/{cid}").text
+    assert ada.post(f"/console/cases/{cid}/release", data={"csrf_token": csrf(page)}).status_code == 303
+    assert ben.get("/console/next").headers["location"] == f"/console/cases/{cid}"
 
 
 def test_preview_shows_the_statement_then_the_decision_leaves_the_queue(live_server, signed_in, seed_case, csrf):

@@ -481,6 +481,16 @@ async def case_claim(request: Request, case_id: int, reviewer: Reviewer = Depend
     return see_other(f"/console/cases/{case_id}", f"Case #{case_id} is yours for {policy.current().claim_minutes} minutes.")
 
 
+@router.post("/cases/{case_id}/release")
+async def case_release(request: Request, case_id: int, reviewer: Reviewer = Depends(posted(Permission.REVIEW)),
+                       s: Session = Depends(get_session)) -> Response:
+    try:
+        queue.release(s, case_id, reviewer.key_id)
+    except ReviewError as e:
+        raise review_error_page(e) from None
+    return see_other("/console/queue", f"Case #{case_id} is back in the queue.")
+
+
 async def decision_form(request: Request) -> dict:
     form = await request.form()
     return {name: str(form.get(name) or "") for name in DECISION_FIELDS}
