@@ -121,18 +121,22 @@ def list_cases(
 
 @retention_app.command("purge")
 def purge(db: DbOption = None) -> None:
-    """Delete removed content whose retention period has ended (unless under appeal), and tell the platform."""
-    from vigil.review.retention import purge_expired
+    """Delete removed content whose retention period has ended (unless under appeal), and tell the platform;
+    clear notifiers' contact details on cases decided longer ago than the retention period."""
+    from vigil.cases.policy import current
+    from vigil.review.retention import forget_notifiers, now, purge_expired
     from vigil.store.db import session_scope
 
     url, total = _url(db), 0
+    with session_scope(url) as s:
+        forgotten = forget_notifiers(s, current().retention, now())
     while True:
         with session_scope(url) as s:
             n = purge_expired(s)
         total += n
         if n == 0:
             break
-    typer.echo(f"purged {total} copies")
+    typer.echo(f"purged {total} copies; cleared the contact details of {forgotten} notices")
 
 
 def register(app: typer.Typer) -> None:

@@ -164,10 +164,10 @@ def record(session: Session, case: Case, d: DecisionIn, contents: list[CaseConte
             messages.append(outbox.Message(f"uploader:{decision.id}:{c.id}", "uploader_notification", {
                 **summary, "content_id": c.content_id, "uploader_id": c.uploader_id,
                 "statement_of_reasons": statements.get(c.id), "explanation": d.explanation, "redress": REDRESS}))
+    # The platform that forwarded the notice knows how to reach its notifier: no contact details leave Vigil.
     for n in notices:
         messages.append(outbox.Message(f"notifier:{decision.id}:{n.id}", "notifier_notification", {
-            **summary, "notice_id": n.id, "content_id": n.content_id, "notifier_email": n.notifier_email,
-            "explanation": d.explanation, "redress": REDRESS}))
+            **summary, "notice_id": n.id, "content_id": n.content_id, "explanation": d.explanation, "redress": REDRESS}))
     outbox.enqueue(session, messages, at)
 
     if d.action in VIOLATIONS:

@@ -1,12 +1,13 @@
 """Retention: removed content is kept for reinstatement for the policy's period (TCO Art. 6), then deleted.
 
 Deleting means: Vigil clears its own copy of the text and URL, clears the notifiers' names and emails
-on that case, and tells the platform (a 'purge' webhook) that its preserved copy may now go.
+on that case, and tells the platform (a 'purge' webhook) that its preserved copy may now go. Notifiers'
+contact details on every other decided case are cleared after the same period.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -14,6 +15,15 @@ from sqlalchemy.orm import Session
 from vigil import outbox
 from vigil.review.decisions import now
 from vigil.store.cases import Case, CaseContent, Notice
+
+
+def forget_notifiers(session: Session, retention: timedelta, at: datetime) -> int:
+    """Clear notifiers' names and emails on cases decided longer than `retention` ago, whatever the action."""
+    done = sa.select(Case.id).where(Case.state == "decided", Case.decided_at < at - retention)
+    return session.execute(
+        sa.update(Notice).where(Notice.case_id.in_(done),
+                                sa.or_(Notice.notifier_name.is_not(None), Notice.notifier_email.is_not(None)))
+        .values(notifier_name=None, notifier_email=None).execution_options(synchronize_session=False)).rowcount
 
 
 def purge_expired(session: Session, *, at: datetime | None = None, limit: int = 10_000) -> int:
