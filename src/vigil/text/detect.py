@@ -11,7 +11,6 @@ lowers each piece of evidence. The verdict follows the highest remaining score.
 
 from __future__ import annotations
 
-import logging
 import re
 from dataclasses import asdict, dataclass, field, replace
 from functools import lru_cache
@@ -26,8 +25,6 @@ from vigil.text.normalize import HAN, Normalized, normalize, visible_length
 from vigil.text.phrases import TextView, word_aligned
 from vigil.text.semantic import Embedder, default_embedder
 from vigil.text.threat import find_threats
-
-log = logging.getLogger(__name__)
 
 VIOLATING, REVIEW, BENIGN = "violating", "review", "benign"
 
