@@ -136,3 +136,9 @@ def test_scan_sees_a_bank_change_without_rebuild(demo_bank, tmp_path):
             service.set_entry_enabled(s, m["entry_id"], False)
     after = json_lines(vigil("scan", str(target), "--json", "--db", demo_bank).stdout)["flyer-e-copy.jpg"]["matches"]
     assert before and after == []
+
+
+def test_scan_with_an_unreachable_database_is_a_usage_error():
+    result = vigil("scan", str(DEMO / "scan"), "--db", "postgresql://nobody@127.0.0.1:1/none")
+    assert result.returncode == 2
+    assert "cannot use the database" in result.stderr and "--db" in result.stderr

@@ -114,14 +114,18 @@ def scan_command(
     from vigil.match import Matcher
     from vigil.store.db import upgrade
 
+    from sqlalchemy.exc import SQLAlchemyError
+
     _check_paths(paths)
     url = database_url(db)
-    upgrade(url)
-    matcher = Matcher(url)
     try:
+        upgrade(url)
+        matcher = Matcher(url)
         matcher.match([], bank or None)
     except UnknownBank as e:
         raise fail(str(e).split(";")[0], "create or import the bank first (`vigil bank create NAME`, `vigil bank import`), or check the name with `vigil bank list`")
+    except (SQLAlchemyError, OSError) as e:
+        raise fail(f"cannot use the database: {type(e).__name__}: {str(e).splitlines()[0]}", "check --db or VIGIL_DATABASE_URL")
     files = [str(p) for p in walk(paths)]
     workers = workers or os.cpu_count() or 1
     err = Console(stderr=True)
