@@ -76,3 +76,11 @@ def test_share():
     s = charts.Share("Automated", "auto", "human", 1, 4)
     assert (s.percent, s.part_width) == ("25 %", charts.PLOT_WIDTH / 4)
     assert charts.Share("x", "a", "b", 0, 0).percent == "no data"
+
+
+def test_when_reads_datetimes_and_iso_text_as_utc():
+    from vigil.console.format import when
+
+    assert when(NOW) == "2026-11-26 12:00:00 UTC"
+    assert when("2026-11-26T13:00:00.123456+01:00") == "2026-11-26 12:00:00 UTC"
+    assert when(NOW.replace(tzinfo=None)) == "2026-11-26 12:00:00 UTC"

@@ -87,3 +87,13 @@ def hit_text(text: str, hit: dict) -> str:
     if b is not None and 0 <= b[0] < b[1] <= len(text):
         return text[b[0]:b[1]]
     return str(hit.get("text") or hit.get("match") or "")
+
+
+def parse(moment: datetime | str) -> datetime:
+    """A stored moment (a datetime, or ISO text as the API's views give it) as an aware UTC datetime."""
+    return as_utc(moment if isinstance(moment, datetime) else datetime.fromisoformat(moment))
+
+
+def when(moment: datetime | str) -> str:
+    """A moment as people read it: '2026-11-26 01:46:13 UTC'."""
+    return parse(moment).strftime("%Y-%m-%d %H:%M:%S UTC")

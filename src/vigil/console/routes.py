@@ -112,6 +112,7 @@ class ConsoleRoute(APIRoute):
 router = APIRouter(prefix="/console", include_in_schema=False, route_class=ConsoleRoute)
 templates = Jinja2Templates(directory=str(HERE / "templates"))
 templates.env.globals["static"] = lambda name: f"/console/static/{name}"
+templates.env.filters["when"] = lambda moment: fmt.when(moment) if moment else ""
 
 
 def error_page(request: Request, status: int, message: str, back: str = "/console") -> HTMLResponse:
@@ -385,20 +386,11 @@ ACTION_LABELS = (("remove", "Remove"), ("disable", "Disable in territories"), ("
 DECISION_FIELDS = ("action", "territorial_scope", "ground_type", "ground_reference", "explanation")
 
 
-def iso(moment) -> str:
-    return fmt.as_utc(moment).isoformat() if isinstance(moment, datetime) else (moment or "")
-
-
-def parse_moment(value) -> datetime:
-    return fmt.as_utc(value if isinstance(value, datetime) else datetime.fromisoformat(value))
-
-
 def case_helpers(at: datetime) -> dict:
     """Template helpers that share one 'now', so every countdown on a page agrees."""
     return {
-        "iso": iso,
-        "left": lambda deadline: fmt.time_left(parse_moment(deadline), at),
-        "urgent": lambda c: fmt.is_urgent(c["source"], parse_moment(c["deadline"]), at),
+        "left": lambda deadline: fmt.time_left(fmt.parse(deadline), at),
+        "urgent": lambda c: fmt.is_urgent(c["source"], fmt.parse(c["deadline"]), at),
     }
 
 
@@ -515,7 +507,7 @@ def preview_statements(c: dict, copies: list[dict], d, at: datetime) -> tuple[li
         statement = sor.build_statement(sor.DecisionFacts(
             puid=f"pending-c{m['id']}", action=d.action, territorial_scope=d.territorial_scope,
             ground_type=d.ground_type, ground_reference=d.ground_reference, explanation=d.explanation,
-            content_type=[m["type"]], content_date=parse_moment(m["first_seen_at"]).date(), decision_date=at.date(),
+            content_type=[m["type"]], content_date=fmt.parse(m["first_seen_at"]).date(), decision_date=at.date(),
             source=c["source"], automated_detection=detected, automated_decision="not", category=None,
             language=c["language"]))
         problems += [f"{m['content_id']}: {p}" for p in sor.validate_statement(statement)]
@@ -688,7 +680,7 @@ def dashboard(request: Request, days: int = 30, reviewer: Reviewer = Depends(all
     open_counts = queries.open_against_deadlines(s, at, fmt.URGENT_WITHIN)
     share = t["authority_orders_within_one_hour_share"]
     return render(
-        request, reviewer, "dashboard.html", f=f, days=days, head=head, checkpoint=latest, iso=iso, duration=duration,
+        request, reviewer, "dashboard.html", f=f, days=days, head=head, checkpoint=latest, duration=duration,
         ttl=FIGURES_TTL_SECONDS,
         checkpoint_root=base64.b64encode(latest.root_hash).decode() if latest else "",
         by_source=charts.bar_chart("Notices by source", sorted(sources.items(), key=lambda kv: -kv[1])),
