@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import re
 from datetime import timedelta
 
@@ -108,7 +109,7 @@ def test_preview_shows_the_statement_then_the_decision_leaves_the_queue(live_ser
     preview = c.post(f"/console/cases/{cid}/preview", data={"csrf_token": token, **DECISION})
     assert preview.status_code == 200
     assert "DECISION_VISIBILITY_CONTENT_REMOVED" in preview.text and "DECISION_GROUND_ILLEGAL_CONTENT" in preview.text
-    assert '"automated_detection": "Yes"' in preview.text
+    assert '"automated_detection": "Yes"' in html.unescape(preview.text)
     with session_scope(live_server.db_url) as s:  # a preview decides nothing
         assert s.get(Case, cid).state == "claimed"
     bad = c.post(f"/console/cases/{cid}/preview", data={"csrf_token": token, **DECISION, "action": "disable"})

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 import base64
+import json
 import logging
 import time
 from pathlib import Path
@@ -494,8 +495,9 @@ def decision_in(d: dict):
                       explanation=d["explanation"], territorial_scope=scope).validated()
 
 
-def preview_statements(c: dict, copies: list[dict], d, at: datetime) -> tuple[list[tuple[str, dict]], list[str]]:
-    """The statements of reasons this decision will produce, one per copy, and any reason one would be refused.
+def preview_statements(c: dict, copies: list[dict], d, at: datetime) -> tuple[list[tuple[str, str]], list[str]]:
+    """The statements of reasons this decision will produce (as JSON text, one per copy), and any reason one
+    would be refused.
 
     The facts are those vigil.review.decisions.record gives each copy; the puid is assigned when it is recorded.
     """
@@ -511,7 +513,7 @@ def preview_statements(c: dict, copies: list[dict], d, at: datetime) -> tuple[li
             source=c["source"], automated_detection=detected, automated_decision="not", category=None,
             language=c["language"]))
         problems += [f"{m['content_id']}: {p}" for p in sor.validate_statement(statement)]
-        out.append((m["content_id"], statement))
+        out.append((m["content_id"], json.dumps(statement, indent=2, sort_keys=True, ensure_ascii=False)))
     return out, problems
 
 
