@@ -62,12 +62,14 @@ FILL_ZH = ["堵车", "爬山", "考试", "火锅", "地铁", "超市", "图书�
 def corpus(n: int, seed: int) -> list[str]:
     rnd = random.Random(seed)
     out = []
-    for _ in range(n):
+    for i in range(n):
         zh = rnd.random() < 0.45
         bad = rnd.random() < 0.1
         pool = (ZH_VIOLATING if bad else ZH_BENIGN) if zh else (EN_VIOLATING if bad else EN_BENIGN)
         fill = FILL_ZH if zh else FILL_EN
-        out.append(rnd.choice(pool).format(x=rnd.choice(fill), n=rnd.randint(1, 12)))
+        text = rnd.choice(pool).format(x=rnd.choice(fill), n=rnd.randint(1, 12))
+        # A unique tail, so that no cache or batch de-duplication flatters the figures.
+        out.append(f"{text} #{i}")
     return out
 
 

@@ -256,8 +256,12 @@ def _emoji_repl(original: str, offsets):
 
 def _fold(text: str, offsets: list[int] | None) -> tuple[str, list[int] | None]:
     folded = text.translate(_FOLD)
-    if offsets is None and len(folded) == len(text) and all(len(_FOLD[ord(c)]) == 1 for c in set(text)):
-        return folded, None  # every character folded to exactly one: positions line up
+    if offsets is None and len(folded) == len(text):
+        if text.isascii():
+            if not _ASCII_CONTROL_RE.search(text):
+                return folded, None  # printable ASCII folds one to one
+        elif all(len(_FOLD[ord(c)]) == 1 for c in set(text) if ord(c) > 0x7E or ord(c) < 0x20):
+            return folded, None  # every character folded to exactly one: positions line up
     pieces: list[str] = []
     new_offsets: list[int] = []
     for i, c in enumerate(text):
@@ -333,7 +337,7 @@ def normalize(text: str) -> Normalized:
     for pattern, fn in ((_LEET_TOKEN, _leet_repl), (_SPLIT_LATIN, _split_repl), (_SPLIT_HAN, _drop)):
         if pattern.search(cur):
             cur, offsets = _apply(cur, offsets, pattern, _remap(fn, offsets))
-    if _HAN_RE.search(cur):
+    if not cur.isascii() and _HAN_RE.search(cur):
         cur, offsets = _compose(cur, offsets)
     if _REPEATED.search(cur):
         cur, offsets = _apply(cur, offsets, _REPEATED, _remap(_squeeze, offsets))

@@ -37,6 +37,7 @@ MAX_INITIAL_VARIANTS = 32
 # One typo (letter dropped, added, changed or swapped) is forgiven in words this long, inside
 # multi-word phrases that are explicit on their own (never in code words: sheet is not sheep).
 MIN_FUZZY_WORD = 6
+_STOPWORDS = frozenset("the and for you our are all his her its with them they their tho thi".split())
 
 _HAN_RE = re.compile(f"[{HAN}]")
 _LATIN_TOKEN = re.compile(rf"[^\W_{HAN}]+")
@@ -131,11 +132,11 @@ class TextView:
     @cached_property
     def latin(self) -> tuple[str, list[int], list[tuple[int, int]]]:
         """(space-bounded key string, start of each key in it, normalised span of each token)."""
-        keys: list[str] = []
-        spans: list[tuple[int, int]] = []
-        for m in _LATIN_TOKEN.finditer(self.norm.text):
-            keys.append(word_key(m.group(0)))
-            spans.append((m.start(), m.end()))
+        matches = list(_LATIN_TOKEN.finditer(self.norm.text))
+        spans = [m.span() for m in matches]
+        # Squeeze doubled letters in one pass over all tokens (single spaces never repeat).
+        keys = _SQUEEZE.sub(r"\1", " ".join(m.group(0) for m in matches)).split(" ") if matches else []
+        keys = [k[:-1] if len(k) >= 4 and k[-1] == "s" else k for k in keys]
         starts: list[int] = []
         pos = 1
         for k in keys:
@@ -227,6 +228,7 @@ class PhraseMatcher:
         self._latin = ahocorasick.Automaton()
         self._vocab: set[str] = set()
         self._near: dict[str, set[str]] = {}  # a word, or it with one letter deleted -> fuzzy words
+        self._anchors: set[str] = set()  # long words of typo-tolerant phrases: one must be spelt right
         self._joined = ahocorasick.Automaton()
         self._han = ahocorasick.Automaton()
         latin: dict[str, list[Hashable]] = {}
@@ -245,6 +247,7 @@ class PhraseMatcher:
             words = key.split()
             self._vocab.update(words)
             if fuzzy and len(words) >= 2 and fuzzy(label):
+                self._anchors.update(w for w in words if len(w) >= 3 and w not in _STOPWORDS)
                 for w in words:
                     if len(w) >= MIN_FUZZY_WORD:
                         for d in _deletions(w) | {w}:
@@ -302,6 +305,8 @@ class PhraseMatcher:
 
     def _find_misspelt(self, keystr: str, spans, found) -> Iterable[PhraseHit]:
         keys = keystr.split()
+        if self._anchors.isdisjoint(keys):
+            return
         fixed = list(keys)
         changed: set[int] = set()
         for i, k in enumerate(keys):
