@@ -38,36 +38,37 @@ class LedgerError(ValueError):
     """A row or record that cannot be ledgered, with the reason."""
 
 
-def canonical_value(value: Any, where: str = "value") -> Any:
-    """A JSON-ready value whose text is the same whichever database the row was read back from."""
-    if value is None or isinstance(value, (bool, int, str)):
-        return value
-    if isinstance(value, enum.Enum):
-        return canonical_value(value.value, where)
-    if isinstance(value, float):
-        if value != value or value in (float("inf"), float("-inf")):
-            raise LedgerError(f"{where}: {value} has no JSON form")
-        return value
+def _json_default(value: Any) -> Any:
+    """The JSON form of what a database column can hand back beyond JSON's own types."""
     if isinstance(value, datetime):
         if value.tzinfo is not None:
             value = value.astimezone(timezone.utc).replace(tzinfo=None)
-        return value.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        return value.strftime("%Y-%m-%dT%H:%M:%S.%fZ")  # naive values are UTC: Vigil stores UTC only
     if isinstance(value, date):
         return value.isoformat()
+    if isinstance(value, enum.Enum):
+        return value.value
     if isinstance(value, (Decimal, uuid.UUID)):
         return str(value)
     if isinstance(value, bytes):
         return value.hex()
-    if isinstance(value, dict):
-        return {str(k): canonical_value(v, f"{where}.{k}") for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [canonical_value(v, f"{where}[{i}]") for i, v in enumerate(value)]
-    raise LedgerError(f"{where}: cannot ledger a {type(value).__name__}")
+    raise LedgerError(f"cannot ledger a {type(value).__name__}")
+
+
+_ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False,
+                            default=_json_default)
 
 
 def canonical_json(record: dict) -> str:
-    return json.dumps(canonical_value(record, "record"), sort_keys=True, separators=(",", ":"),
-                      ensure_ascii=False, allow_nan=False)
+    """Sorted keys, no whitespace, UTF-8 text, UTC timestamps: the same text from SQLite and PostgreSQL."""
+    try:
+        return _ENCODER.encode(record)
+    except ValueError as exc:  # NaN or infinity
+        if isinstance(exc, LedgerError):
+            raise
+        raise LedgerError(f"a value has no JSON form ({exc})") from exc
+    except TypeError as exc:  # keys of mixed types
+        raise LedgerError(f"the record cannot be written as canonical JSON ({exc})") from exc
 
 
 def ledger_fields(cls: type) -> tuple[str, ...]:
@@ -90,10 +91,8 @@ def row_ref(row: Any) -> tuple[str, str]:
 
 
 def row_record(kind: str, row: Any) -> dict:
-    table = row.__table__.name
-    fields = ledger_fields(type(row))
-    return {"kind": kind, "table": table,
-            "row": {f: canonical_value(getattr(row, f), f"{table}.{f}") for f in fields}}
+    """The record of a row, as plain values; canonical_json gives it its one textual form."""
+    return {"kind": kind, "table": row.__table__.name, "row": {f: getattr(row, f) for f in ledger_fields(type(row))}}
 
 
 def append_row(session: Session, kind: str, row: Any) -> int:
