@@ -240,3 +240,14 @@ def test_reversing_no_action_needs_the_new_decision(live_server, signed_in, seed
     with session_scope(live_server.db_url) as s:
         new = s.scalars(sa.select(Decision).where(Decision.appeal_id == aid)).one()
         assert (new.action, new.reviewer_key_id, s.get(Appeal, aid).new_decision_id) == ("remove", 2, new.id)
+
+
+def test_the_preview_page_keys_do_not_pick_a_hidden_action(live_server, signed_in, seed_case, csrf):
+    cid = seed_case()
+    c = signed_in("ada")
+    token = csrf(c.get(f"/console/cases/{cid}").text)
+    c.post(f"/console/cases/{cid}/claim", data={"csrf_token": token})
+    case_page = c.get(f"/console/cases/{cid}").text
+    assert 'data-shortcut="1"' in case_page and 'data-shortcut="5"' in case_page
+    preview = c.post(f"/console/cases/{cid}/preview", data={"csrf_token": token, **DECISION}).text
+    assert 'data-shortcut="1"' not in preview and 'data-shortcut="s"' in preview
