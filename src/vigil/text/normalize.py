@@ -140,9 +140,13 @@ _LEET_TOKEN = re.compile(
     r"(?<![\w@$!|+€])(?!\d+(?:st|nd|rd|th|s|am|pm|k|km|kg|g|m|cm|mm|ml|h|hr|min|mb|gb|x|yo)(?![\w@$!|+€]))"
     r"(?=[\w@$!|+€]*[a-z])(?=[\w@$!|+€]*[0-9@$!|+€])[a-z0-9@$!|+€]{2,}[a-z0-9](?![\w@$!|+€])"
 )
-_SEP = r"[ .\-_*·•/|+~^=]"
+_EMOJI_RANGES = "\U0001f300-\U0001faff\u2600-\u27bf\u2b00-\u2bff"
+_SEP = rf"[ .\-_*·•/|+~^={_EMOJI_RANGES}]"
 _SPLIT_LATIN = re.compile(rf"(?<![^\W_])(?:[a-z]{_SEP}{{1,2}}){{2,}}[a-z](?![^\W_])")
-_SPLIT_HAN = re.compile(rf"(?<=[{HAN}])[ .\-_*·•/|+~^=]{{1,3}}(?=[{HAN}])")
+_SPLIT_HAN = re.compile(rf"(?<=[{HAN}])[ .\-_*·•/|+~^={_EMOJI_RANGES}]{{1,3}}(?=[{HAN}])")
+# A symbol masking or splitting a letter inside a word (inf*dels, kill_the): dropped, and the
+# matcher's one-typo tolerance does the rest.
+_MASK = re.compile(r"(?<=[a-z])[*_·•](?=[a-z])")
 _REPEATED = re.compile(r"([^\W\d_])\1{2,}")
 _SEP_CHARS = re.compile(_SEP)
 
@@ -334,7 +338,7 @@ def normalize(text: str) -> Normalized:
         if _EMOJI_RE.search(cur):
             cur, offsets = _apply(cur, offsets, _EMOJI_RE, _emoji_repl(text, offsets))
     cur, offsets = _fold(cur, offsets)
-    for pattern, fn in ((_LEET_TOKEN, _leet_repl), (_SPLIT_LATIN, _split_repl), (_SPLIT_HAN, _drop)):
+    for pattern, fn in ((_LEET_TOKEN, _leet_repl), (_SPLIT_LATIN, _split_repl), (_MASK, _drop), (_SPLIT_HAN, _drop)):
         if pattern.search(cur):
             cur, offsets = _apply(cur, offsets, pattern, _remap(fn, offsets))
     if not cur.isascii() and _HAN_RE.search(cur):
