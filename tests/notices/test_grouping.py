@@ -109,6 +109,13 @@ def test_reupload_of_removed_content_is_actioned_automatically(db_url, role_keys
         assert [(d.automated, d.content_ids) for d in ds] == [(False, ["orig"]), (True, ["copy"])]
         actions = s.scalars(sa.select(OutboxMessage).where(OutboxMessage.event == "action")).all()
         assert len(actions) == 2 and '"copy"' in actions[1].body
+    # a late notice on the original is answered with the decision already taken
+    [late] = ingest(db_url, [notice("orig", hashes={"md5": md5})])
+    assert late.case_id == r.case_id
+    with session_scope(db_url) as s:
+        told = s.scalars(sa.select(OutboxMessage.idempotency_key).where(OutboxMessage.event == "notifier_notification")).all()
+        assert f"notifier:{ds[0].id}:{late.notice_id}" in told
+        assert s.scalar(sa.select(sa.func.count()).select_from(Decision)) == 2
 
 
 def test_receipt_is_durable_and_names_stored_notice(db_url):
@@ -116,3 +123,18 @@ def test_receipt_is_durable_and_names_stored_notice(db_url):
     with session_scope(db_url) as s:
         n = s.get(Notice, r.notice_id)
         assert n.case_id == r.case_id and n.digest == r.digest
+
+
+def test_reversed_removal_no_longer_catches_reuploads(db_url, role_keys):
+    from vigil.cases.policy import CasePolicy
+    from vigil.review.appeals import decide_appeal, lodge
+    from vigil.review.decisions import DecisionIn, decide
+
+    md5 = "fedcba9876543210fedcba9876543210"
+    [r] = ingest(db_url, [notice("orig", hashes={"md5": md5})])
+    with session_scope(db_url) as s:
+        d = decide(s, r.case_id, DecisionIn("remove", "legal", "TCO", "x"), role_keys["reviewer"][0], policy=CasePolicy())
+        a = lodge(s, d.id, "uploader", "It is news.")
+        decide_appeal(s, a.id, "reversed", "News reporting.", role_keys["reviewer2"][0], policy=CasePolicy())
+    [copy] = ingest(db_url, [notice("copy", hashes={"md5": md5})])
+    assert copy.case_id != r.case_id  # a fresh case for review, not an automatic removal

@@ -4,7 +4,7 @@ from datetime import datetime, timedelta, timezone
 
 import sqlalchemy as sa
 
-from vigil.store.cases import Appeal, Case, Decision, OutboxMessage, Strike
+from vigil.store.cases import Case, Decision, OutboxMessage, Strike
 from vigil.store.db import session_scope
 from vigil.store.ledger import LedgerLeaf
 from vigil.store.statements import Statement

@@ -1,5 +1,6 @@
 """The ledger for outside auditors: signed checkpoints, inclusion and consistency proofs, and the leaves.
 
+The router also publishes checkpoints periodically while the service runs (see `publish_checkpoints`).
 Checkpoints, proofs and the verifier key are public: a checkpoint is meant to be checked by anyone,
 and a proof only reveals hashes. Leaves (content ids and decision facts) need an auditor key.
 Hashes are standard base64, as in the checkpoint note and RFC 6962's get-proof-by-hash.
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+from contextlib import asynccontextmanager
 from datetime import datetime
 
 from fastapi import APIRouter, Depends, Query
@@ -22,7 +24,24 @@ from vigil.ledger import checkpoint, log
 from vigil.roles import Permission
 from vigil.store.ledger import LedgerCheckpoint
 
-router = APIRouter(prefix="/v1/ledger", tags=["ledger"])
+
+
+@asynccontextmanager
+async def publish_checkpoints(app):
+    """Sign a checkpoint every VIGIL_CHECKPOINT_INTERVAL seconds (default 60) while the ledger grows."""
+    interval = checkpoint.interval_from_env()
+    if interval is None:
+        yield
+        return
+    thread, stop = checkpoint.start_publisher(app.state.db_url, interval)
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join(timeout=10)
+
+
+router = APIRouter(prefix="/v1/ledger", tags=["ledger"], lifespan=publish_checkpoints)
 
 MAX_LEAVES_PER_PAGE = 1000
 

@@ -13,7 +13,7 @@ from vigil import outbox
 from vigil.api.auth import Principal, require
 from vigil.api.deps import get_session
 from vigil.api.errors import ApiError, responses
-from vigil.review.decisions import utc
+from vigil.cases.clock import utc
 from vigil.roles import Permission
 from vigil.store.cases import OutboxMessage
 

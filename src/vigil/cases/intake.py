@@ -9,18 +9,21 @@ batches never open two cases for the same content; the lock is held until the ca
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from vigil import outbox
 from vigil.cases import checks, priority
 from vigil.cases.bulk import insert_rows, one_of, update_rows
+from vigil.cases.clock import now as utc_now, utc
 from vigil.cases.dedupe import ContentKeys, Groups, batch_pdq_pairs, content_keys, near_index, same_video
 from vigil.cases.notice import NoticeIn
 from vigil.cases.policy import CasePolicy
 from vigil.cases.routing import route
-from vigil.store.cases import Case, CaseContent, CaseKey, Decision, Notice, NotifierRecord
+from vigil.review import decisions
+from vigil.store.cases import Appeal, Case, CaseContent, CaseKey, Decision, Notice, NotifierRecord
 
 INTAKE_LOCK = 0x5649_4749_4C01  # pg_advisory_xact_lock key for notice intake ("VIGIL" + 1)
 OPEN_STATES = ("open", "claimed")
@@ -48,11 +51,6 @@ class Receipt:
         return {"notice_id": self.notice_id, "case_id": self.case_id,
                 "receipt": {"received_at": self.received_at.isoformat(), "digest": self.digest},
                 "duplicate": self.duplicate}
-
-
-def utc(dt: datetime | None) -> datetime | None:
-    """SQLite hands back naive datetimes; every datetime Vigil stores is UTC."""
-    return dt.replace(tzinfo=timezone.utc) if dt is not None and dt.tzinfo is None else dt
 
 
 def serialise(session: Session) -> None:
@@ -89,7 +87,7 @@ def db_url_of(session: Session) -> str:
 def ingest(session: Session, notices: list[NoticeIn], *, policy: CasePolicy, now: datetime | None = None,
            db_url: str | None = None) -> list[Receipt | IntakeError]:
     """Take `notices` (already validated); one Receipt or IntakeError per notice, in order."""
-    now = now or datetime.now(timezone.utc)
+    now = now or utc_now()
     db_url = db_url or db_url_of(session)
     serialise(session)
     results: list[Receipt | IntakeError | None] = [None] * len(notices)
@@ -158,16 +156,23 @@ def _ingest_new(session: Session, notices: list[NoticeIn], digests: list[str], n
             found |= video_hits[ck.video]
         candidates.append(found)
 
-    # 3. Which candidates can take more notices: open cases, and decided ones whose decision acted.
+    # 3. Which candidates can take more notices: open cases, and decided ones whose standing decision acted
+    #    (a decision reversed on appeal no longer stands).
     all_cands = sorted(set().union(*candidates))
     states: dict[int, str] = {}
     for chunk in _chunks(all_cands):
         states.update(session.execute(sa.select(Case.id, Case.state).where(one_of(session, Case.id, chunk))).all())
     decided = [c for c in all_cands if states.get(c) in DECIDED_STATES]
-    acted: dict[int, Decision] = {}
+    history: dict[int, list[Decision]] = {}
     for chunk in _chunks(decided):
-        for d in session.scalars(sa.select(Decision).where(one_of(session, Decision.case_id, chunk)).order_by(Decision.id)):
-            acted[d.case_id] = d  # the latest decision wins
+        reversed_ = sa.select(Appeal.decision_id).where(Appeal.state == "reversed", one_of(session, Appeal.case_id, chunk))
+        for d in session.scalars(sa.select(Decision).where(one_of(session, Decision.case_id, chunk),
+                                                          Decision.id.not_in(reversed_)).order_by(Decision.id)):
+            history.setdefault(d.case_id, []).append(d)
+    acted = {cid: ds[-1] for cid, ds in history.items()}  # the latest decision on the case stands
+
+    def decision_on(case_id: int, content_id: str) -> Decision:
+        return next((d for d in reversed(history[case_id]) if content_id in d.content_ids), acted[case_id])
     eligible = {c for c in all_cands if states.get(c) in OPEN_STATES
                 or (c in acted and acted[c].action != "no_action")}
 
@@ -306,13 +311,16 @@ def _ingest_new(session: Session, notices: list[NoticeIn], digests: list[str], n
     old = sorted(set(touched) - fresh_ids)
     _update_existing(session, old, items, target, weight, policy, now)
 
-    # 9. Decisions that cannot wait: re-uploads of acted-on content, and verified exact matches.
-    from vigil.review import decisions
-
+    # 9. Decisions that cannot wait: re-uploads of acted-on content, and verified exact matches. Notices on
+    #    content already acted on are answered with that decision.
     reuploads: dict[int, list[int]] = {}
     for pos in new_copies:
         if target[pos] in acted and target[pos] not in fresh_ids:
             reuploads.setdefault(target[pos], []).append(pos)
+    copies = set(new_copies)
+    late = [pos for pos in range(len(items)) if target[pos] in acted and pos not in copies]
+    outbox.enqueue(session, [m for pos in late for m in decisions.notifier_messages(
+        decision_on(target[pos], items[pos].content.id), [(notice_ids[pos], items[pos].content.id)])], now)
     for cid, ps in reuploads.items():
         decisions.apply_to_reuploads(session, cid, acted[cid], [items[p].content.id for p in ps],
                                      [notice_ids[p] for p in ps], policy=policy, at=now)

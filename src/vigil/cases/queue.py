@@ -2,22 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from vigil.cases.intake import utc
+from vigil.cases.clock import now, utc
 from vigil.cases.policy import CasePolicy
 from vigil.review.errors import ReviewError, not_found
 from vigil.store.cases import Appeal, Case, CaseContent, Decision, Disclosure, Notice
 
 STATES = ("open", "claimed", "decided", "appealed")
 MAX_LIMIT = 500
-
-
-def now() -> datetime:
-    return datetime.now(timezone.utc)
 
 
 def case_summary(case: Case, at: datetime) -> dict:

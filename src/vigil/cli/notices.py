@@ -124,7 +124,8 @@ def purge(db: DbOption = None) -> None:
     """Delete removed content whose retention period has ended (unless under appeal), and tell the platform;
     clear notifiers' contact details on cases decided longer ago than the retention period."""
     from vigil.cases.policy import current
-    from vigil.review.retention import forget_notifiers, now, purge_expired
+    from vigil.cases.clock import now
+    from vigil.review.retention import forget_notifiers, purge_expired
     from vigil.store.db import session_scope
 
     url, total = _url(db), 0

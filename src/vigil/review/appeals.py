@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from vigil import outbox
+from vigil.cases.clock import now, utc
 from vigil.cases.policy import CasePolicy
 from vigil.ledger.log import append_row
 from vigil.review import decisions
@@ -33,17 +34,16 @@ def add_months(dt: datetime, months: int) -> datetime:
 
 
 def appeal_view(a: Appeal) -> dict:
-    u = decisions.utc
     return {
         "id": a.id, "decision_id": a.decision_id, "case_id": a.case_id, "appellant": a.appellant,
-        "explanation": a.explanation, "state": a.state, "submitted_at": u(a.submitted_at).isoformat(),
-        "decided_at": u(a.decided_at).isoformat() if a.decided_at else None, "decided_by": a.decided_by,
+        "explanation": a.explanation, "state": a.state, "submitted_at": utc(a.submitted_at).isoformat(),
+        "decided_at": utc(a.decided_at).isoformat() if a.decided_at else None, "decided_by": a.decided_by,
         "outcome_explanation": a.outcome_explanation, "new_decision_id": a.new_decision_id,
     }
 
 
 def lodge(session: Session, decision_id: int, appellant: str, explanation: str, *, at: datetime | None = None) -> Appeal:
-    at = at or decisions.now()
+    at = at or now()
     if appellant not in APPELLANTS:
         raise ReviewError(422, "invalid_appellant", "appellant is 'uploader' or 'notifier'", "appellant")
     explanation = (explanation or "").strip()
@@ -53,7 +53,7 @@ def lodge(session: Session, decision_id: int, appellant: str, explanation: str, 
     decision = session.get(Decision, decision_id)
     if decision is None:
         raise not_found("decision", decision_id)
-    closes = add_months(decisions.utc(decision.decided_at), APPEAL_WINDOW_MONTHS)
+    closes = add_months(utc(decision.decided_at), APPEAL_WINDOW_MONTHS)
     if at > closes:
         raise ReviewError(409, "appeal_window_closed", f"the six-month appeal window for decision {decision_id} closed "
                           f"on {closes.date().isoformat()} (DSA Art. 20(1))")
@@ -89,7 +89,7 @@ def list_appeals(session: Session, *, state: str | None = "open", decidable_by: 
 def decide_appeal(session: Session, appeal_id: int, outcome: str, explanation: str, reviewer_key_id: int, *,
                   policy: CasePolicy, new_decision: decisions.DecisionIn | None = None,
                   at: datetime | None = None) -> Appeal:
-    at = at or decisions.now()
+    at = at or now()
     if outcome not in OUTCOMES:
         raise ReviewError(422, "invalid_outcome", "outcome is 'upheld' or 'reversed'", "outcome")
     if not isinstance(reviewer_key_id, int):

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from vigil import outbox
+from vigil.cases.clock import now, utc
 from vigil.cases.policy import CasePolicy
 from vigil.ledger.log import append_row
 from vigil.review.errors import ReviewError, not_found
@@ -62,14 +63,6 @@ class DecisionIn:
             raise ReviewError(422, "invalid_territory", "'disable' withholds content in named territories; list them in "
                               "territorial_scope (or use 'remove')", "territorial_scope")
         return DecisionIn(self.action, self.ground_type, ref, text, sorted(set(scope)))
-
-
-def now() -> datetime:
-    return datetime.now(timezone.utc)
-
-
-def utc(dt: datetime | None) -> datetime | None:
-    return dt.replace(tzinfo=timezone.utc) if dt is not None and dt.tzinfo is None else dt
 
 
 def decide(session: Session, case_id: int, d: DecisionIn, reviewer_key_id: int, *, policy: CasePolicy,
@@ -153,9 +146,7 @@ def record(session: Session, case: Case, d: DecisionIn, contents: list[CaseConte
         if row is not None:
             statements[c.id] = row.body
 
-    summary = {"decision_id": decision.id, "case_id": case.id, "action": d.action,
-               "territorial_scope": d.territorial_scope, "ground": {"type": d.ground_type, "reference": d.ground_reference},
-               "automated": automated, "decided_at": at.isoformat()}
+    summary = summary_of(decision)
     messages = []
     if d.action != "no_action":
         messages.append(outbox.Message(f"action:{decision.id}", "action", {
@@ -164,10 +155,7 @@ def record(session: Session, case: Case, d: DecisionIn, contents: list[CaseConte
             messages.append(outbox.Message(f"uploader:{decision.id}:{c.id}", "uploader_notification", {
                 **summary, "content_id": c.content_id, "uploader_id": c.uploader_id,
                 "statement_of_reasons": statements.get(c.id), "explanation": d.explanation, "redress": REDRESS}))
-    # The platform that forwarded the notice knows how to reach its notifier: no contact details leave Vigil.
-    for n in notices:
-        messages.append(outbox.Message(f"notifier:{decision.id}:{n.id}", "notifier_notification", {
-            **summary, "notice_id": n.id, "content_id": n.content_id, "explanation": d.explanation, "redress": REDRESS}))
+    messages += notifier_messages(decision, [(n.id, n.content_id) for n in notices])
     outbox.enqueue(session, messages, at)
 
     if d.action in VIOLATIONS:
@@ -177,6 +165,23 @@ def record(session: Session, case: Case, d: DecisionIn, contents: list[CaseConte
         for c in contents:
             c.retained_until = at + policy.retention
     return decision
+
+
+def summary_of(decision: Decision) -> dict:
+    return {"decision_id": decision.id, "case_id": decision.case_id, "action": decision.action,
+            "territorial_scope": decision.territorial_scope,
+            "ground": {"type": decision.ground_type, "reference": decision.ground_reference},
+            "automated": decision.automated, "decided_at": utc(decision.decided_at).isoformat()}
+
+
+def notifier_messages(decision: Decision, notices: list[tuple[int, str]]) -> list[outbox.Message]:
+    """Tell each notifier (notice id, content id) the decision on what they reported (DSA Art. 16(5)).
+
+    The platform that forwarded the notice knows how to reach its notifier: no contact details leave Vigil.
+    """
+    return [outbox.Message(f"notifier:{decision.id}:{nid}", "notifier_notification", {
+        **summary_of(decision), "notice_id": nid, "content_id": cid, "explanation": decision.explanation,
+        "redress": REDRESS}) for nid, cid in notices]
 
 
 def add_strikes(session: Session, uploader_ids: list[str], delta: int, at: datetime) -> None:

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from vigil import outbox
 from vigil.ledger.log import append_row
-from vigil.review.decisions import now, utc
+from vigil.cases.clock import now, utc
 from vigil.review.errors import ReviewError, not_found
 from vigil.roles import Permission, Role, allows
 from vigil.store.cases import Case, CaseContent, Disclosure

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from vigil import outbox
-from vigil.review.decisions import now
+from vigil.cases.clock import now
 from vigil.store.cases import Case, CaseContent, Notice
 
 
