@@ -43,6 +43,9 @@ def test_admin_adds_disables_and_imports(live_server, signed_in, csrf, bank_id):
     assert r.status_code == 303
     r = c.post(f"/console/banks/{bank_id}/entries", data={"csrf_token": token, "signal_type": "pdq", "value": "xyz"})
     assert r.status_code == 422 and "was not added" in r.text
+    r = c.post(f"/console/banks/{bank_id}/entries", data={
+        "csrf_token": token, "signal_type": "pdq", "value": PDQ.upper(), "label_content_type": "video"})
+    assert r.status_code == 303 and "Entry%201%20saved" in r.headers["location"]
     r = c.post(f"/console/banks/{bank_id}/entries/1/enabled", data={"csrf_token": token, "enabled": "off"})
     assert r.status_code == 303
     r = c.post(f"/console/banks/{bank_id}/import", data={"csrf_token": token, "fmt": "nope"},
@@ -59,6 +62,7 @@ def test_admin_adds_disables_and_imports(live_server, signed_in, csrf, bank_id):
     assert "Added 1" in r.text and "rejected 1" in r.text
     with session_scope(live_server.db_url) as s:
         assert not service.get_entry(s, 1).enabled
+        assert service.get_entry(s, 1).labels == {"entity": "group-a", "behaviour": "glorification", "content_type": "video"}
         assert [e.value for e in service.list_entries(s, "tvec-local")] == [PDQ, PDQ2]
         assert [e.value for e in service.list_entries(s, "copy")] == [PDQ2]
 
