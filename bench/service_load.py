@@ -24,6 +24,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from datetime import datetime, timezone
 from pathlib import Path
 
 import httpx
@@ -42,6 +43,7 @@ TEXTS = [
     "新闻报道说，警方逮捕了策划袭击的嫌疑人。",
     "Buying 10 sheep for the farm, good price, pickup Friday.",
 ]
+PLACES = ["Leeds", "Lyon", "Graz", "Porto", "Turku", "Cork", "Gdansk", "Brno", "Bari", "Malmo", "广州", "成都"]
 
 
 # --- the client, in its own process -------------------------------------------------------------
@@ -138,18 +140,47 @@ def flip(value: str, bits: int, rng: random.Random) -> str:
 
 
 def seed_bank(db_url: str, size: int, rng: random.Random) -> list[str]:
-    """A PDQ bank of `size` random hashes; returns them (the queries are built from them)."""
+    """A PDQ bank of `size` random hashes; returns them (the queries are built from them).
+
+    The entries are bulk-inserted with SQL rather than through `vigil.banks.service.import_entries`:
+    a real import writes a change-log row and a ledger leaf per entry (about 3.5 ms each here, an hour
+    for 1M), which is import cost, not check cost. The Matcher builds its index from this same table.
+    """
+    import sqlalchemy as sa
+
     from vigil.banks import service
-    from vigil.store.db import session_scope
+    from vigil.store.banks import BankEntry
+    from vigil.store.db import engine_for, session_scope
 
     values = [random_pdq(rng) for _ in range(size)]
     with session_scope(db_url) as s:
-        service.create_bank(s, "bench")
-    csv = "\n".join(f"{v},pdq,bench,terrorism" for v in values).encode()
+        bank_id = service.create_bank(s, "bench").id
     t0 = time.perf_counter()
+    now = datetime.now(timezone.utc)
+    table = BankEntry.__table__
+    with engine_for(db_url).begin() as conn:
+        for start in range(0, size, 50_000):
+            conn.execute(sa.insert(table), [
+                {"bank_id": bank_id, "signal_type": "pdq", "value": v, "value_key": service.value_key(v),
+                 "labels": {"entity": "bench"}, "source": "bench", "note": "", "metadata": {}, "enabled": True,
+                 "created_at": now, "updated_at": now}
+                for v in values[start:start + 50_000]
+            ])
+    print(f"  bank: {size:,} PDQ entries inserted in {time.perf_counter() - t0:.1f} s", flush=True)
+    return values
+
+
+def existing_bank(db_url: str) -> list[str]:
+    """The values of a bench bank left by an earlier run with the same --db (seeding 1M takes minutes)."""
+    import sqlalchemy as sa
+
+    from vigil.store.banks import Bank, BankEntry
+    from vigil.store.db import session_scope
+
     with session_scope(db_url) as s:
-        report = service.import_entries(s, "bench", "te_csv", csv)
-    print(f"  bank: {report.added:,} PDQ entries imported in {time.perf_counter() - t0:.1f} s", flush=True)
+        values = list(s.scalars(sa.select(BankEntry.value).join(Bank).where(Bank.name == "bench")))
+    if values:
+        print(f"  bank: reusing {len(values):,} entries of the existing bench bank", flush=True)
     return values
 
 
@@ -171,7 +202,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--bank-size", type=int, default=1_000_000)
     ap.add_argument("--workers", type=int, default=2)
-    ap.add_argument("--connections", type=int, default=16)
+    ap.add_argument("--connections", type=int, default=8)
     ap.add_argument("--duration", type=float, default=10.0, help="seconds measured per scenario (after 2 s warm-up)")
     ap.add_argument("--db", help="database URL (default: a SQLite file in a temporary folder)")
     ap.add_argument("--scenarios", default="text,pdq,image")
@@ -188,7 +219,7 @@ def main() -> None:
     upgrade(db_url)
     with session_scope(db_url) as s:
         key = keys.create_key(s, f"bench-{os.getpid()}", "submitter").key
-    values = seed_bank(db_url, args.bank_size, rng)
+    values = existing_bank(db_url) or seed_bank(db_url, args.bank_size, rng)
 
     url = f"http://127.0.0.1:{args.port}"
     env = {**os.environ, "VIGIL_HOME": str(tmp / "home"), "VIGIL_TEXT_EMBEDDINGS": "off"}
@@ -200,8 +231,9 @@ def main() -> None:
         rows = []
         for scenario in args.scenarios.split(","):
             if scenario == "text":
+                messages = [f"{t} ({rng.choice(PLACES)}, {rng.randrange(1, 99)})" for t in TEXTS for _ in range(100)]
                 reqs = [http_request("/v1/check", json.dumps({"content_id": f"t{i}", "text": t}).encode(), "application/json", key)
-                        for i, t in enumerate(TEXTS)]
+                        for i, t in enumerate(messages)]
             elif scenario == "pdq":
                 queries = [flip(rng.choice(values), rng.randrange(0, 20), rng) if i % 2 else random_pdq(rng) for i in range(2000)]
                 reqs = [http_request("/v1/check", json.dumps({"content_id": f"p{i}", "signals": [{"type": "pdq", "value": q}]}).encode(),

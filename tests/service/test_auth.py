@@ -133,3 +133,13 @@ def test_rate_limit_off(text):
 def test_rate_limit_rejects_nonsense(text):
     with pytest.raises(ValueError):
         RateLimit.parse(text)
+
+
+def test_serve_refuses_a_nonsense_rate_limit(db_url):
+    r = subprocess.run([VIGIL, "serve", "--db", db_url, "--rate-limit", "fast"], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 2 and "rate limit" in r.stderr
+
+
+def test_no_default_keys(fresh_db_url):
+    r = cli("keys", "list", "--json", db_url=fresh_db_url)
+    assert r.returncode == 0 and r.stdout.strip() == ""
