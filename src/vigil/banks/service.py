@@ -75,20 +75,27 @@ def _lock_changes(s: Session) -> None:
 
 
 def _log(s: Session, bank: Bank, kind: str, entry: BankEntry | None = None) -> BankChange:
-    row = BankChange(
-        bank_id=bank.id,
-        bank_name=bank.name,
-        entry_id=entry.id if entry is not None else None,
-        signal_type=entry.signal_type if entry is not None else None,
-        value=entry.value if entry is not None else None,
-        kind=kind,
-    )
-    s.add(row)
-    s.flush()
-    from vigil.ledger.log import append_row
+    change = (kind, None if entry is None else (entry.id, entry.signal_type, entry.value))
+    return _log_many(s, bank, [change])[0]
 
-    append_row(s, "bank_change", row)
-    return row
+
+def _log_many(s: Session, bank: Bank, changes: list[tuple[str, tuple[int, str, str] | None]]) -> list[BankChange]:
+    """Write change rows (kind, (entry id, signal type, value)) in order, and their ledger leaves in one append."""
+    from vigil.ledger.log import append_many, row_record, row_ref
+
+    rows = [
+        BankChange(
+            bank_id=bank.id, bank_name=bank.name, kind=kind,
+            entry_id=None if entry is None else entry[0],
+            signal_type=None if entry is None else entry[1],
+            value=None if entry is None else entry[2],
+        )
+        for kind, entry in changes
+    ]
+    s.add_all(rows)
+    s.flush()
+    append_many(s, [("bank_change", *row_ref(row), row_record("bank_change", row)) for row in rows])
+    return rows
 
 
 def _check_threshold(threshold) -> int:
@@ -249,30 +256,29 @@ def _find(s: Session, bank: Bank, signal_type: str, value: str) -> BankEntry | N
     )
 
 
-def _upsert(s: Session, bank: Bank, existing: BankEntry | None, signal_type: str, value: str, labels: dict, source: str, note: str, metadata: dict) -> tuple[BankEntry, str]:
-    """Insert or refresh one entry; returns it and "added", "updated" or "unchanged".
+def _merge(existing: BankEntry, labels: dict, source: str, note: str, metadata: dict) -> bool:
+    """Merge an import's fields into a known entry; True if anything changed.
 
     A known entry keeps its enabled flag: an operator's disable must survive the next import of a shared list.
     """
-    if existing is None:
-        entry = BankEntry(
-            bank_id=bank.id, signal_type=signal_type, value=value, value_key=value_key(value),
-            labels=labels, source=source, note=note, meta=metadata, enabled=True,
-        )
-        s.add(entry)
-        s.flush()
-        _log(s, bank, "add", entry)
-        return entry, "added"
-    merged_labels = {**existing.labels, **labels}
-    merged_meta = {**existing.meta, **metadata}
-    new = {"labels": merged_labels, "meta": merged_meta, "source": source or existing.source, "note": note or existing.note}
+    new = {
+        "labels": {**existing.labels, **labels},
+        "meta": {**existing.meta, **metadata},
+        "source": source or existing.source,
+        "note": note or existing.note,
+    }
     if all(getattr(existing, key) == value for key, value in new.items()):
-        return existing, "unchanged"
+        return False
     for key, value in new.items():
         setattr(existing, key, value)
-    s.flush()
-    _log(s, bank, "edit", existing)
-    return existing, "updated"
+    return True
+
+
+def _new_entry(bank: Bank, signal_type: str, value: str, labels: dict, source: str, note: str, metadata: dict) -> BankEntry:
+    return BankEntry(
+        bank_id=bank.id, signal_type=signal_type, value=value, value_key=value_key(value),
+        labels=labels, source=source, note=note, meta=metadata, enabled=True,
+    )
 
 
 def add_entry(s: Session, bank: str | Bank, signal_type: str, value: str, *, labels=None, source: str = "", note: str = "", metadata=None) -> BankEntry:
@@ -284,7 +290,15 @@ def add_entry(s: Session, bank: str | Bank, signal_type: str, value: str, *, lab
     source = _check_text("source", source, 200)
     note = _check_text("note", note, 5000)
     _lock_changes(s)
-    entry, _ = _upsert(s, bank, _find(s, bank, signal_type, value), signal_type, value, labels, source, note, metadata)
+    entry = _find(s, bank, signal_type, value)
+    if entry is None:
+        entry = _new_entry(bank, signal_type, value, labels, source, note, metadata)
+        s.add(entry)
+        s.flush()
+        _log(s, bank, "add", entry)
+    elif _merge(entry, labels, source, note, metadata):
+        s.flush()
+        _log(s, bank, "edit", entry)
     return entry
 
 
@@ -341,6 +355,8 @@ def import_entries(s: Session, bank: str | Bank, fmt: str, data: bytes, progress
                 sa.select(BankEntry).where(BankEntry.bank_id == bank.id, BankEntry.value_key.in_({k for _, k in keys}))
             )
             existing = {(e.signal_type, e.value_key): e for e in rows}
+        # Writes are batched: one flush for the entries, one for their change rows, one ledger append.
+        changes: list[tuple[str, BankEntry | tuple[int, str, str]]] = []
         for item, value, labels, metadata in ready:
             key = (item.signal_type, value_key(value))
             found = existing.get(key)
@@ -348,15 +364,28 @@ def import_entries(s: Session, bank: str | Bank, fmt: str, data: bytes, progress
                 if found is None:
                     report.unchanged += 1
                     continue
-                _log(s, bank, "delete", found)
+                s.flush()
+                changes.append(("delete", (found.id, found.signal_type, found.value)))
                 s.delete(found)
                 s.flush()
                 existing.pop(key)
                 report.deleted += 1
-                continue
-            entry, outcome = _upsert(s, bank, found, item.signal_type, value, labels, item.source[:200], item.note[:5000], metadata)
-            existing[key] = entry
-            setattr(report, outcome, getattr(report, outcome) + 1)
+            elif found is None:
+                entry = _new_entry(bank, item.signal_type, value, labels, item.source[:200], item.note[:5000], metadata)
+                s.add(entry)
+                existing[key] = entry
+                changes.append(("add", entry))
+                report.added += 1
+            elif _merge(found, labels, item.source[:200], item.note[:5000], metadata):
+                changes.append(("edit", found))
+                report.updated += 1
+            else:
+                report.unchanged += 1
+        if changes:
+            s.flush()
+            _log_many(s, bank, [
+                (kind, (e.id, e.signal_type, e.value) if isinstance(e, BankEntry) else e) for kind, e in changes
+            ])
         done += len(batch)
         if progress is not None:
             progress(done)
