@@ -95,3 +95,48 @@ def test_a_corrupt_key_file_is_a_clear_error(vigil_home):
     cp.key_path().write_bytes(b"not a key")
     with pytest.raises(cp.CheckpointError, match="not a readable private key"):
         cp.load_signer()
+
+
+def test_periodic_publishing_signs_only_when_the_ledger_grew_and_the_interval_passed(things_db, add_things):
+    from vigil.store.db import session_scope
+
+    assert cp.publish_if_due(things_db, None, 0) is None  # nothing to sign yet
+    assert not cp.key_path().exists()  # and no key was made for nothing
+    add_things(things_db, 3)
+    first = cp.publish_if_due(things_db, None, 0)
+    assert first is not None and first.tree_size == 3
+    assert cp.publish_if_due(things_db, None, 0) is None  # no growth
+    add_things(things_db, 2, start=3)
+    assert cp.publish_if_due(things_db, None, 3600) is None  # too soon
+    assert cp.publish_if_due(things_db, None, 0).tree_size == 5
+    with session_scope(things_db) as s:
+        again = cp.publish(s, cp.load_signer())  # on demand, nothing new: the same checkpoint
+        assert again.tree_size == 5
+
+
+def test_the_service_publishes_checkpoints_in_the_background(things_db, add_things, monkeypatch):
+    import time
+
+    from fastapi.testclient import TestClient
+
+    from vigil.api.app import ServiceSettings, create_app
+
+    monkeypatch.setenv(cp.INTERVAL_ENV, "0.2")
+    add_things(things_db, 4)
+    with TestClient(create_app(things_db, ServiceSettings(rate_limit=None))) as client:
+        deadline = time.monotonic() + 20
+        while client.get("/v1/ledger/checkpoint").status_code != 200 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert client.get("/v1/ledger/checkpoint").json()["tree_size"] == 4
+
+
+@pytest.mark.parametrize("text,expected", [("off", None), ("0", None), ("2.5", 2.5), ("-1", None)])
+def test_interval_setting(monkeypatch, text, expected):
+    monkeypatch.setenv(cp.INTERVAL_ENV, text)
+    assert cp.interval_from_env() == expected
+
+
+def test_a_bad_interval_setting_is_a_clear_error(monkeypatch):
+    monkeypatch.setenv(cp.INTERVAL_ENV, "soon")
+    with pytest.raises(cp.CheckpointError, match="VIGIL_CHECKPOINT_INTERVAL"):
+        cp.interval_from_env()

@@ -121,6 +121,7 @@ def checkpoint_cmd(
         stop = threading.Event()
         typer.echo(f"publishing a checkpoint every {every:g} s while the ledger grows; Ctrl-C stops", err=True)
         try:
+            cp.publish_if_due(url, signer, 0)
             cp.publish_periodically(url, signer, every, stop)
         except KeyboardInterrupt:
             stop.set()

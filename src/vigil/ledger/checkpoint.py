@@ -41,6 +41,7 @@ KEY_FILE = "ledger-signing-key.pem"
 ALG_ED25519 = b"\x01"  # signed-note signature type for Ed25519 (c2sp.org/signed-note)
 SIGNATURE_PREFIX = "\u2014 "  # an em dash and a space start every signature line
 DEFAULT_INTERVAL = 60.0  # seconds between periodic checkpoints
+INTERVAL_ENV = "VIGIL_CHECKPOINT_INTERVAL"
 
 
 class CheckpointError(ValueError):
@@ -230,31 +231,47 @@ def latest_checkpoint(session: Session) -> LedgerCheckpoint | None:
     return session.scalars(sa.select(LedgerCheckpoint).order_by(LedgerCheckpoint.tree_size.desc()).limit(1)).first()
 
 
-def publish_if_due(db_url: str, signer: Signer, interval: float = DEFAULT_INTERVAL) -> LedgerCheckpoint | None:
-    """Publish when the ledger grew and the last checkpoint is older than `interval` seconds."""
+def publish_if_due(db_url: str, signer: Signer | None, interval: float = DEFAULT_INTERVAL) -> LedgerCheckpoint | None:
+    """Publish when the ledger grew and the last checkpoint is older than `interval` seconds.
+
+    `signer=None` loads the key only when there is something to sign.
+    """
     with session_scope(db_url) as s:
+        size = log.size(s)
         latest = latest_checkpoint(s)
+        if size == 0 or (latest is not None and latest.tree_size == size):
+            return None
         if latest is not None:
-            if latest.tree_size == log.size(s):
-                return None
             created = latest.created_at if latest.created_at.tzinfo else latest.created_at.replace(tzinfo=timezone.utc)
             if datetime.now(timezone.utc) - created < timedelta(seconds=interval):
                 return None
-        return publish(s, signer)
+        return publish(s, signer or load_signer())
 
 
-def publish_periodically(db_url: str, signer: Signer, interval: float, stop: threading.Event) -> None:
-    """Run until `stop` is set: a background thread for `vigil serve`, or `vigil ledger checkpoint --every`."""
-    while not stop.is_set():
+def publish_periodically(db_url: str, signer: Signer | None, interval: float, stop: threading.Event) -> None:
+    """Until `stop` is set, publish whenever a checkpoint is due (first check after one interval)."""
+    while not stop.wait(interval):
         publish_if_due(db_url, signer, interval)
-        stop.wait(min(interval, max(1.0, interval / 4)))
+
+
+def interval_from_env() -> float | None:
+    """Seconds between periodic checkpoints in the service (VIGIL_CHECKPOINT_INTERVAL; 0 or 'off' disables)."""
+    text = os.environ.get(INTERVAL_ENV, str(DEFAULT_INTERVAL)).strip().lower()
+    if text in ("off", "0", ""):
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        raise CheckpointError(f"{INTERVAL_ENV}={text!r} is not a number of seconds (or 'off')") from None
+    if value <= 0:
+        return None
+    return value
 
 
 def start_publisher(db_url: str, interval: float = DEFAULT_INTERVAL) -> tuple[threading.Thread, threading.Event]:
-    """Start periodic publishing in a daemon thread; set the returned event to stop it."""
+    """Publish periodically from a daemon thread; set the returned event to stop it."""
     stop = threading.Event()
-    thread = threading.Thread(target=publish_periodically, args=(db_url, load_signer(), interval, stop),
+    thread = threading.Thread(target=publish_periodically, args=(db_url, None, interval, stop),
                               name="vigil-checkpoints", daemon=True)
     thread.start()
     return thread, stop
-
