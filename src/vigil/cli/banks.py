@@ -22,6 +22,8 @@ class Format(str, Enum):
     hma = "hma"
 
 
+BankName = Annotated[str, typer.Argument(help="The bank's name (`vigil bank list` shows them).", show_default=False)]
+EntryId = Annotated[int, typer.Argument(help="The entry's id (printed by `vigil bank add`, carried by every match).", show_default=False)]
 FormatOption = Annotated[Format, typer.Option("--format", "-f", help="te_csv (ThreatExchange CSV), tat_json (Tech Against Terrorism), hma (HMA bank content).")]
 
 
@@ -43,7 +45,7 @@ def _bank_errors():
 
 @bank_app.command("create")
 def create(
-    name: str,
+    name: Annotated[str, typer.Argument(help="A new bank name: letters, digits, spaces, _ . : / -.", show_default=False)],
     threshold: Annotated[int, typer.Option(help="Largest PDQ distance that matches (PDQ's reference is 31).")] = 31,
     negative: Annotated[bool, typer.Option("--negative", help="Known false positives: entries suppress the matches they overlap.")] = False,
     no_dihedral: Annotated[bool, typer.Option("--no-dihedral", help="Do not match rotated or flipped copies.")] = False,
@@ -79,7 +81,12 @@ def list_(db: DbOption = None) -> None:
 
 
 @bank_app.command("import")
-def import_(name: str, file: Path, fmt: FormatOption, db: DbOption = None) -> None:
+def import_(
+    name: BankName,
+    file: Annotated[Path, typer.Argument(help="The list to import, in the --format given.", show_default=False)],
+    fmt: FormatOption,
+    db: DbOption = None,
+) -> None:
     """Import a shared hash list into a bank; bad lines are rejected with their line number, good ones still land."""
     from vigil.banks import service
 
@@ -102,7 +109,7 @@ def import_(name: str, file: Path, fmt: FormatOption, db: DbOption = None) -> No
 
 @bank_app.command("export")
 def export(
-    name: str,
+    name: BankName,
     fmt: FormatOption,
     output: Annotated[Optional[Path], typer.Option("-o", "--output", help="Write here instead of standard output.")] = None,
     db: DbOption = None,
@@ -124,7 +131,7 @@ def export(
 
 @bank_app.command("add")
 def add(
-    name: str,
+    name: BankName,
     files: Annotated[list[Path], typer.Argument(help="Media files to hash and add.")],
     entity: Annotated[str, typer.Option(help="GIFCT label: the producing entity.")] = "",
     behaviour: Annotated[str, typer.Option(help="GIFCT label: the behaviour shown.")] = "",
@@ -170,14 +177,14 @@ def _set_enabled(entry_id: int, enabled: bool, db: str | None) -> None:
 
 
 @bank_app.command("disable")
-def disable(name: str, entry_id: int, db: DbOption = None) -> None:
+def disable(name: BankName, entry_id: EntryId, db: DbOption = None) -> None:
     """Stop an entry matching (it stays in the bank and can be enabled again)."""
     _check_entry_bank(name, entry_id, db)
     _set_enabled(entry_id, False, db)
 
 
 @bank_app.command("enable")
-def enable(name: str, entry_id: int, db: DbOption = None) -> None:
+def enable(name: BankName, entry_id: EntryId, db: DbOption = None) -> None:
     """Make a disabled entry match again."""
     _check_entry_bank(name, entry_id, db)
     _set_enabled(entry_id, True, db)

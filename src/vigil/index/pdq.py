@@ -3,8 +3,9 @@
 Why not faiss `IndexBinaryMultiHash` (pytx's PDQIndex)? Its 16 tables of 16 bits make each query at
 10M entries visit ~41k candidates through a per-query hash set. This index uses multi-index hashing
 with wider substrings chosen for the bank size (about log2(N) bits each): by pigeonhole, a hash within
-distance t of the query agrees with it on some substring to within floor(t/m) bits, so probing every
-table at that radius finds all matches while visiting a few thousand candidates. Tables are contiguous
+distance t of the query agrees with it on some substring to within floor(t/m) bits (see `_radii` for
+the sharper form used), so probing the tables at those radii finds all matches while visiting a few
+thousand candidates at 10M instead of ~41k. Tables are contiguous
 sorted arrays (argsort + offsets), probes are generated with precomputed flip masks, candidates are
 verified with popcount on uint64 words, and only the survivors are de-duplicated.
 
@@ -27,6 +28,8 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
+from vigil.signals.pdq import PDQ_THRESHOLD
+
 HASH_BITS = 256
 WORDS = HASH_BITS // 64
 FORMAT_VERSION = 1
@@ -42,8 +45,8 @@ _PROBE_COST = 1.0
 _CANDIDATE_COST = 1.6
 _SCAN_COST = 0.15
 _QUERY_OVERHEAD = 1500
-# The threshold layouts are tuned for: PDQ's 31 (vigil.signals.pdq.PDQ_THRESHOLD).
-_TUNE_THRESHOLD = 31
+# Layouts are tuned for PDQ's match threshold; other thresholds stay exact, only the cost differs.
+_TUNE_THRESHOLD = PDQ_THRESHOLD
 # Entries kept in the brute-force delta before it is merged into the tables.
 _DELTA_MIN = 1 << 14
 _QUERY_BATCH = 128
