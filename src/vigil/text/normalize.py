@@ -88,6 +88,11 @@ def _t2s():
     return opencc.OpenCC("t2s")
 
 
+def _simplified(char: str) -> str:
+    simplified = _t2s().convert(char)
+    return simplified if len(simplified) == 1 else char
+
+
 def is_invisible(char: str) -> bool:
     """Characters that render as nothing (or only decorate the previous one) and so hide words."""
     cat = unicodedata.category(char)
@@ -101,11 +106,8 @@ _APOSTROPHES = "\u2019\u2018\u02bc\u2032\u00b4\u0060\uff07"
 
 def _fold_char(char: str) -> str:
     """One character folded for matching: NFKC, case, accents, confusables, simplified Chinese."""
-    if _HAN_RE.match(char):
-        simplified = _t2s().convert(char)
-        return simplified if len(simplified) == 1 else char
     out, prev = char, None
-    for _ in range(4):  # NFKC and case folding do not commute: repeat until stable
+    for _ in range(4):  # the steps do not commute (NFKC of a radical gives a traditional form): repeat until stable
         if out == prev:
             break
         prev = out
@@ -114,6 +116,7 @@ def _fold_char(char: str) -> str:
             out = "".join(c for c in unicodedata.normalize("NFD", out) if not unicodedata.combining(c))
             out = "".join(_confusables().get(c, c) for c in out)
             out = unicodedata.normalize("NFC", out)
+            out = "".join(_simplified(c) if _HAN_RE.match(c) else c for c in out)
         out = "".join("'" if c in _APOSTROPHES else c for c in out)
     return "".join(c for c in out if not is_invisible(c))
 

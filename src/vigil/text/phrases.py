@@ -47,10 +47,12 @@ _CN_SCAN = re.compile(rf"([{HAN}])|([a-z]+(?: [a-z]+)*)|(.)", re.S)
 
 def word_key(token: str) -> str:
     """A Latin word reduced for matching: doubled letters squeezed, a plural -s dropped."""
-    key = _SQUEEZE.sub(r"\1", token)
-    if len(key) >= 4 and key.endswith("s"):
-        key = key[:-1]
-    return key
+    return _singular(_SQUEEZE.sub(r"\1", token))
+
+
+def _singular(key: str) -> str:
+    """Drop a plural -s (infidels, flags) but not the s of class, virus, crisis, isis."""
+    return key[:-1] if len(key) >= 4 and key[-1] == "s" and key[-2] not in "sui" else key
 
 
 def latin_key(text: str) -> str:
@@ -136,7 +138,7 @@ class TextView:
         spans = [m.span() for m in matches]
         # Squeeze doubled letters in one pass over all tokens (single spaces never repeat).
         keys = _SQUEEZE.sub(r"\1", " ".join(m.group(0) for m in matches)).split(" ") if matches else []
-        keys = [k[:-1] if len(k) >= 4 and k[-1] == "s" else k for k in keys]
+        keys = [_singular(k) for k in keys]
         starts: list[int] = []
         pos = 1
         for k in keys:
@@ -237,6 +239,8 @@ class PhraseMatcher:
         for phrase, label in phrases:
             if _HAN_RE.search(phrase):
                 chars = "".join(_HAN_RE.findall(phrase))
+                if len(chars) < 2 and len(phrase.strip()) > 1:
+                    continue  # mixed scripts with one Han character ("DM我") would fire on every 我
                 for variant in _initial_variants(chars):
                     han.setdefault(variant, []).append((label, chars))
                 continue
