@@ -218,20 +218,27 @@ class Matcher:
             if s.scalar(sa.select(sa.func.coalesce(sa.func.max(BankChange.id), 0))) < cursor:
                 return None
             changes = s.execute(
-                sa.select(BankChange.entry_id, BankChange.value, BankChange.kind)
+                sa.select(BankChange.id, BankChange.entry_id, BankChange.value, BankChange.kind)
                 .where(BankChange.id > cursor, BankChange.bank_id == bank.id, BankChange.signal_type == "pdq")
                 .order_by(BankChange.id)
                 .execution_options(yield_per=_CHANGE_PAGE)
             )
-            for entry_id, value, kind in changes:
+            replayed = 0
+            for change_id, entry_id, value, kind in changes:
                 if kind in ("add", "enable"):
                     index.add(entry_id, value)
                 elif kind in ("disable", "delete"):
                     index.remove(entry_id)
+                cursor, replayed = change_id, replayed + 1
             enabled = s.scalar(
                 sa.select(sa.func.count()).where(BankEntry.bank_id == bank.id, BankEntry.signal_type == "pdq", BankEntry.enabled)
             )
-        return index if enabled == len(index) else None
+        if enabled != len(index):
+            return None
+        if replayed > max(SNAPSHOT_MIN, len(index)) // 10:
+            # Keep restarts fast: fold a long tail of changes into a fresh snapshot.
+            self._save_snapshot(bank, index, cursor)
+        return index
 
     # --- lookups -------------------------------------------------------------------------------
 

@@ -287,6 +287,11 @@ def test_saved_snapshot_is_loaded_and_brought_up_to_date(db_url, tmp_path, monke
     monkeypatch.setattr(Matcher, "_build", no_rebuild)
     m = Matcher(db_url)
     assert [x.value for x in m.match([pdq(A), pdq(B)])] == [B]
+    cursor_file = next((tmp_path / "home" / "index").rglob("cursor.json"))
+    with session_scope(db_url) as s:
+        newest = s.scalar(sa.select(sa.func.max(BankChange.id)))
+    assert json.loads(cursor_file.read_text())["change_id"] == newest, "a long replay is folded into a fresh snapshot"
+    assert [x.value for x in Matcher(db_url).match([pdq(A), pdq(B)])] == [B]
 
 
 def test_snapshot_that_disagrees_with_the_database_is_rebuilt(db_url, tmp_path, monkeypatch):
