@@ -141,6 +141,7 @@ def test_review_flow_in_chromium(browser, live_server, reported, artifacts):
     assert "blur" in img.evaluate(MEDIA_FILTER) and "grayscale" in img.evaluate(MEDIA_FILTER)
     assert "tvec-shared" in page.inner_text("body") and "gifct" in page.inner_text("body")
     assert "TCO-2026-0042" in page.inner_text("body")
+    assert "urgent" in page.locator("time[data-countdown]").get_attribute("class")
     assert_labelled(page)
     shot(page, artifacts, "case-blurred")
     page.keyboard.press("r")
