@@ -74,7 +74,7 @@ def open_image(data: bytes) -> tuple[Image.Image, int]:
                 raise MediaError(f"image has no pixels ({w}x{h})")
             if w * h > MAX_IMAGE_PIXELS:
                 raise MediaError(_bomb_message(w, h))
-            scale = _reduction(w, h)
+            scale = reduction_factor(w, h)
             if img.format == "JPEG" and scale > 1:
                 img.draft("RGB", (math.ceil(w / scale), math.ceil(h / scale)))
                 scale = round(w / img.size[0])
@@ -109,7 +109,7 @@ def _bomb_message(w: int, h: int) -> str:
     return f"image of {w}x{h} = {w * h:,} pixels exceeds the {MAX_IMAGE_PIXELS:,} pixel limit (likely a decompression bomb)"
 
 
-def _reduction(w: int, h: int) -> int:
+def reduction_factor(w: int, h: int) -> int:
     """The largest of 8, 4, 2 that keeps the short side at least REDUCED_SHORT_SIDE, else 1."""
     for scale in (8, 4, 2):
         if min(w, h) // scale >= REDUCED_SHORT_SIDE:

@@ -21,7 +21,7 @@ from typing import BinaryIO
 import numpy as np
 
 from vigil.signals.base import InvalidSignal, MediaError, Signal
-from vigil.signals.pdq import PDQ_THRESHOLD, QUALITY_FLOOR, REDUCED_SHORT_SIDE, border_crops, hash_rgb
+from vigil.signals.pdq import PDQ_THRESHOLD, QUALITY_FLOOR, border_crops, hash_rgb, reduction_factor
 
 MATCH_SHARE = 0.8
 """Share of query frames that must match for the video to match (vPDQ's default match percentage, 80%)."""
@@ -101,7 +101,10 @@ def compare(query: str, candidate: str, frame_threshold: int = PDQ_THRESHOLD) ->
 
 
 def hash_video(source: str | Path | BinaryIO) -> Signal:
-    """Decode a video and PDQ-hash one frame per second; MediaError for anything that cannot be."""
+    """Decode a video and PDQ-hash one frame per second; MediaError for anything that cannot be.
+
+    The signal's quality is the median frame quality: one black frame does not make a video unusable.
+    """
     import av
 
     try:
@@ -121,7 +124,7 @@ def hash_video(source: str | Path | BinaryIO) -> Signal:
         raise MediaError(f"corrupt, truncated or unsupported video: {reason}") from None
     if not frames:
         raise MediaError("no decodable frames in this video")
-    return Signal("video_pdq", encode(frames), min(f.quality for f in frames))
+    return Signal("video_pdq", encode(frames), sorted(f.quality for f in frames)[len(frames) // 2])
 
 
 def _bomb_message(w: int, h: int) -> str:
@@ -139,20 +142,13 @@ def _sample(container, stream) -> list[Frame]:
             continue
         if len(frames) >= MAX_FRAMES:
             raise MediaError(f"video is longer than the {MAX_FRAMES // 3600} hour limit for hashing")
-        scale = _frame_scale(frame.width, frame.height)
+        scale = reduction_factor(frame.width, frame.height)
         rgb = frame.to_ndarray(format="rgb24", width=frame.width // scale, height=frame.height // scale, interpolation="AREA")
         crops = border_crops(rgb)
         signal = hash_rgb(crops[-1] if crops else rgb, scale, dihedral=False)
         frames.append(Frame(signal.value, signal.quality or 0))
         next_time = (int(t * FRAMES_PER_SECOND) + 1) / FRAMES_PER_SECOND
     return frames
-
-
-def _frame_scale(w: int, h: int) -> int:
-    for scale in (8, 4, 2):
-        if min(w, h) // scale >= REDUCED_SHORT_SIDE:
-            return scale
-    return 1
 
 
 class VideoPdqSignal:
