@@ -16,7 +16,8 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from vigil.banks.io import Record, Rejection, format_module
-from vigil.store.banks import PDQ_THRESHOLD, Bank, BankChange, BankEntry
+from vigil.signals.pdq import PDQ_THRESHOLD
+from vigil.store.banks import Bank, BankChange, BankEntry
 
 # PDQ hashes have 256 bits, so no distance exceeds 256.
 MAX_THRESHOLD = 256
