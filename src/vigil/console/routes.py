@@ -8,11 +8,11 @@ handing a reviewer's API key to the browser. Authorisation uses the same role ta
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
 import base64
 import json
 import logging
 import time
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Callable
 from urllib.parse import quote, urlsplit
@@ -75,8 +75,8 @@ class PageError(Exception):
         self.status, self.message, self.back = status, message, back
 
 
-HEADINGS = {500: "Something went wrong", 400: "That did not work", 403: "Not allowed", 404: "Not found", 409: "Someone else got there first",
-            422: "Please check the form"}
+HEADINGS = {400: "That did not work", 403: "Not allowed", 404: "Not found", 409: "Someone else got there first",
+            422: "Please check the form", 500: "Something went wrong"}
 
 
 class ConsoleRoute(APIRoute):
@@ -122,36 +122,33 @@ def error_page(request: Request, status: int, message: str, back: str = "/consol
     }, status_code=status)
 
 
+# The menu: each page and the permissions that open it (any one of them; none means every signed-in person).
+# A person's home is the first page their role opens, in this order.
+DASHBOARD = (Permission.REVIEW, Permission.AUDIT)
 NAV = (
-    ("Queue", "/console/queue", Permission.REVIEW),
-    ("Appeals", "/console/appeals", Permission.REVIEW),
-    ("File an appeal", "/console/appeals/new", Permission.NOTIFY),
-    ("Banks", "/console/banks", Permission.ADMIN),
-    ("Dashboard", "/console/dashboard", None),
-    ("Settings", "/console/settings", None),
+    ("Queue", "/console/queue", (Permission.REVIEW,)),
+    ("Appeals", "/console/appeals", (Permission.REVIEW,)),
+    ("File an appeal", "/console/appeals/new", (Permission.NOTIFY,)),
+    ("Banks", "/console/banks", (Permission.ADMIN,)),
+    ("Dashboard", "/console/dashboard", DASHBOARD),
+    ("Settings", "/console/settings", ()),
 )
 
 
-def can_see_dashboard(reviewer: Reviewer) -> bool:
-    return reviewer.can(Permission.REVIEW) or reviewer.can(Permission.AUDIT)
+def opens(reviewer: Reviewer, permissions: tuple[Permission, ...]) -> bool:
+    return not permissions or any(reviewer.can(p) for p in permissions)
 
 
 def nav_for(reviewer: Reviewer, path: str) -> list[dict]:
-    items = []
-    for label, href, permission in NAV:
-        allowed = can_see_dashboard(reviewer) if href.endswith("/dashboard") else (
-            permission is None or reviewer.can(permission))
-        if allowed:
-            items.append({"label": label, "href": href, "current": path == href or path.startswith(href + "/")
-                          and href != "/console/appeals"})
-    return items
+    hrefs = [href for _, href, _ in NAV]
+    # The current item is the longest menu path the page is under (/console/appeals/new is not "Appeals").
+    current = max((h for h in hrefs if path == h or path.startswith(h + "/")), key=len, default=None)
+    return [{"label": label, "href": href, "current": href == current}
+            for label, href, permissions in NAV if opens(reviewer, permissions)]
 
 
 def home_for(reviewer: Reviewer) -> str:
-    for _, href, permission in NAV:
-        if permission is not None and reviewer.can(permission):
-            return href
-    return "/console/dashboard" if can_see_dashboard(reviewer) else "/console/settings"
+    return next(href for _, href, permissions in NAV if opens(reviewer, permissions))
 
 
 def render(request: Request, reviewer: Reviewer | None, template: str, status_code: int = 200, **context) -> HTMLResponse:
@@ -650,7 +647,7 @@ def duration(seconds: float | None) -> str:
 
 
 @router.get("/dashboard")
-def dashboard(request: Request, days: int = 30, reviewer: Reviewer = Depends(allowed(Permission.REVIEW, Permission.AUDIT, any_of=True)),
+def dashboard(request: Request, days: int = 30, reviewer: Reviewer = Depends(allowed(*DASHBOARD, any_of=True)),
               s: Session = Depends(get_session)) -> HTMLResponse:
 
 
