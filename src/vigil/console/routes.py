@@ -649,8 +649,6 @@ def duration(seconds: float | None) -> str:
 @router.get("/dashboard")
 def dashboard(request: Request, days: int = 30, reviewer: Reviewer = Depends(allowed(*DASHBOARD, any_of=True)),
               s: Session = Depends(get_session)) -> HTMLResponse:
-
-
     days = days if days in DASHBOARD_DAYS else 30
     at = fmt.now()
     head = log.size(s)
@@ -674,8 +672,8 @@ def dashboard(request: Request, days: int = 30, reviewer: Reviewer = Depends(all
     t = f.time_to_act
     tta_rows = [(label, seconds / 60) for label, seconds in (("all notices", t["median_seconds"]),
                 ("authority orders", t["authority_orders_median_seconds"])) if seconds is not None]
-    hour = 60.0
-    scale = max([hour * 1.25, *(v for _, v in tta_rows)])
+    order_minutes = fmt.URGENT_WITHIN.total_seconds() / 60  # the removal-order deadline, drawn as a line
+    scale = max([order_minutes * 1.25, *(v for _, v in tta_rows)])
     open_counts = queries.open_against_deadlines(s, at, fmt.URGENT_WITHIN)
     share = t["authority_orders_within_one_hour_share"]
     return render(
@@ -685,8 +683,8 @@ def dashboard(request: Request, days: int = 30, reviewer: Reviewer = Depends(all
         by_source=charts.bar_chart("Notices by source", sorted(sources.items(), key=lambda kv: -kv[1])),
         by_category=charts.bar_chart("Notices by category", sorted(categories.items(), key=lambda kv: -kv[1])),
         time_to_act=charts.bar_chart("Median time to act (minutes)", tta_rows, unit=" min", scale_to=scale,
-                                     css={label: "late" for label, v in tta_rows if v > hour}),
-        deadline_x=round(charts.PLOT_WIDTH * hour / scale, 1),
+                                     css={label: "late" for label, v in tta_rows if v > order_minutes}),
+        deadline_x=round(charts.PLOT_WIDTH * order_minutes / scale, 1),
         within_hour="no authority orders" if share is None else
         f"{100 * share:.0f} % ({t['authority_orders_within_one_hour']} of {t['authority_orders']})",
         open_deadlines=charts.bar_chart("Open cases against their deadlines now", list(open_counts.items()),
