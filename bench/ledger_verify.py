@@ -97,7 +97,8 @@ def main() -> None:
         build(url, args.leaves, args.checkpoints, checkpoint.load_signer())
         built = time.perf_counter() - t
         t = time.perf_counter()
-        proc = subprocess.run([VIGIL, "ledger", "verify", "--db", url], capture_output=True, text=True)
+        proc = subprocess.run([VIGIL, "ledger", "verify", "--db", url], capture_output=True, text=True,
+                              env={**os.environ, "COLUMNS": "200"})
         elapsed = time.perf_counter() - t
         rss_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
         if proc.returncode != 0:
@@ -109,7 +110,7 @@ def main() -> None:
                       f"{rss_mb:,.0f} MB", f"{TARGET_SECONDS / elapsed:.2f}x faster" if elapsed < TARGET_SECONDS else
                       f"{elapsed / TARGET_SECONDS:.2f}x slower")
         Console().print(table)
-        Console().print(proc.stdout.strip().splitlines()[-1])
+        Console().print(" ".join(proc.stdout.split()))
     finally:
         engine_for(url).dispose()
         engine_for.cache_clear()

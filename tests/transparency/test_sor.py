@@ -99,6 +99,13 @@ def test_validation_names_each_problem(facts, change, error):
     assert any(error in e for e in errors), errors
 
 
+@pytest.mark.parametrize("reference", ["BGBl. I S. 3352 (2017), § 86a StGB", "Regulation (EU) 2021/784, Art. 3(3)",
+                                       "Terms 4.2.1 (2024-01-01)", "Case 2 BvR 1234/19"])
+def test_legal_references_full_of_digits_are_not_taken_for_phone_numbers(facts, reference):
+    s = sor.build_statement(facts(ground_reference=reference, explanation=f"Illegal under {reference}; item 1234 5678 90."))
+    assert sor.validate_statement(s) == []
+
+
 def test_validation_survives_wrong_types():
     assert sor.validate_statement([]) == ["a statement must be a JSON object"]
     errors = sor.validate_statement({"puid": 5, "decision_facts": 7, "content_type": "CONTENT_TYPE_TEXT",

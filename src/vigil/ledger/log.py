@@ -96,7 +96,11 @@ def row_record(kind: str, row: Any) -> dict:
 
 
 def append_row(session: Session, kind: str, row: Any) -> int:
-    """Ledger a flushed ORM row inside the caller's transaction; return its leaf index."""
+    """Ledger a flushed ORM row inside the caller's transaction; return its leaf index.
+
+    The append holds the ledger's lock until the caller commits (that is what makes indexes unique and
+    gap-free across processes), so call it as late in the transaction as the row allows.
+    """
     table, ref_id = row_ref(row)
     return append(session, kind, table, ref_id, row_record(kind, row))
 
