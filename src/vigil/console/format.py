@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 
-# TCO Regulation 2021/784 Art. 3(3): a removal order is executed within one hour of receipt. An authority
-# order with less than this left is shown as urgent.
-URGENT_WITHIN = timedelta(hours=1)
+from vigil.cases.priority import TCO_REMOVAL_DEADLINE
+
+# An authority order with less than its whole TCO deadline (one hour) left is shown as urgent.
+URGENT_WITHIN = TCO_REMOVAL_DEADLINE
 
 
 def now() -> datetime:

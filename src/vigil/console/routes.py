@@ -114,6 +114,7 @@ router = APIRouter(prefix="/console", include_in_schema=False, route_class=Conso
 templates = Jinja2Templates(directory=str(HERE / "templates"))
 templates.env.globals["static"] = lambda name: f"/console/static/{name}"
 templates.env.filters["when"] = lambda moment: fmt.when(moment) if moment else ""
+templates.env.globals["urgent_within"] = int(fmt.URGENT_WITHIN.total_seconds())
 
 
 def error_page(request: Request, status: int, message: str, back: str = "/console") -> HTMLResponse:

@@ -3,7 +3,8 @@
 "use strict";
 
 (function () {
-  var URGENT_SECONDS = 3600; // TCO Regulation 2021/784 Art. 3(3): removal orders within one hour
+  // The server names the urgency window (the TCO one-hour removal deadline) on <body>.
+  var URGENT_SECONDS = Number(document.body.getAttribute("data-urgent-within"));  // script is deferred
 
   function pad(n) { return n < 10 ? "0" + n : String(n); }
 
