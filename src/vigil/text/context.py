@@ -97,6 +97,16 @@ VE_MARKERS: tuple[str, ...] = (
     "真主的敌人", "圣战者",
 )
 
+# Covert-operation habits and in-group address. Either alone is ordinary (a teacher bans phones in
+# an exam; a bride has brothers); together, around a code word, they mark it as code.
+TRADECRAFT: tuple[str, ...] = (
+    "no phones", "no phone", "leave your phone", "leave your phones", "without phones", "wait for the signal",
+    "small groups", "burner", "delete this", "delete after reading", "tell no one", "don't tell anyone",
+    "usual wallet", "usual transfer", "the usual way", "safe house", "hawala",
+    "不准带手机", "别带手机", "不要带手机", "等信号", "分批", "安全屋", "删掉", "阅后即焚", "别告诉任何人", "老钱包", "老样子转账",
+)
+IN_GROUP: tuple[str, ...] = ("brothers", "brother", "akhi", "akhawat", "ikhwan", "ummah", "兄弟", "弟兄")
+
 _QUOTE_PAIRS = {"“": "”", "「": "」", "『": "』", "‘": "’", '"': '"', "《": "》", "«": "»"}
 _CLOSERS = set(_QUOTE_PAIRS.values()) | {"“"}  # some writers close with an opening mark
 _SENTENCE_END = re.compile(r"[.!?;。！？；\n]+")
@@ -109,6 +119,8 @@ class ContextScan:
     protected: dict[str, list[tuple[str, int, int]]]
     attribution: list[tuple[str, int, int]]
     markers: list[tuple[str, int, int]]
+    tradecraft: list[tuple[str, int, int]]
+    in_group: list[tuple[str, int, int]]
 
 
 class ContextMatcher:
@@ -120,22 +132,17 @@ class ContextMatcher:
             phrases.extend((normalize(c).text, (kind, c)) for c in cues)
         phrases.extend((normalize(c).text, ("attribution", c)) for c in ATTRIBUTION_CUES)
         phrases.extend((normalize(c).text, ("marker", c)) for c in VE_MARKERS)
+        phrases.extend((normalize(c).text, ("tradecraft", c)) for c in TRADECRAFT)
+        phrases.extend((normalize(c).text, ("in_group", c)) for c in IN_GROUP)
         self._matcher = PhraseMatcher(phrases)
 
     def scan(self, view: TextView) -> ContextScan:
         protected: dict[str, list[tuple[str, int, int]]] = {}
-        attribution: list[tuple[str, int, int]] = []
-        markers: list[tuple[str, int, int]] = []
+        found: dict[str, list[tuple[str, int, int]]] = {"attribution": [], "marker": [], "tradecraft": [], "in_group": []}
         for h in self._matcher.find(view):
             kind, cue = h.label
-            item = (cue, h.start, h.end)
-            if kind == "attribution":
-                attribution.append(item)
-            elif kind == "marker":
-                markers.append(item)
-            else:
-                protected.setdefault(kind, []).append(item)
-        return ContextScan(protected, attribution, markers)
+            (found[kind] if kind in found else protected.setdefault(kind, [])).append((cue, h.start, h.end))
+        return ContextScan(protected, found["attribution"], found["marker"], found["tradecraft"], found["in_group"])
 
 
 def quoted_spans(text: str) -> list[tuple[int, int]]:

@@ -176,7 +176,11 @@ class Detector:
         a = _Analysis(text, norm, lang="zh" if view.has_han else "en")
         scan = self._context.scan(view)
         quotes = ctx.quoted_spans(norm.text)
-        marker_keys = {cue_key(m): (m, s, e) for m, s, e in scan.markers}
+        general = {  # general evidence, whatever the lexicon: cue key -> (cue, start, end, kind)
+            cue_key(c): (c, s, e, kind)
+            for kind, items in (("in_group", scan.in_group), ("tradecraft", scan.tradecraft), ("marker", scan.markers))
+            for c, s, e in items
+        }
         terms: dict[int, list] = {}
         cues: dict[str, list[tuple[int, int]]] = {}
         for h in self.lexicon.matcher.find(view):
@@ -186,14 +190,14 @@ class Detector:
                 cues.setdefault(h.label[1], []).append((h.start, h.end))
         for index, hits in terms.items():
             entry = self.lexicon.entries[index]
-            cand = self._term_candidate(a, entry, index, hits, cues, marker_keys, scan, quotes)
+            cand = self._term_candidate(a, entry, index, hits, cues, general, scan, quotes)
             if cand:
                 a.candidates.append(cand)
         for t in find_threats(norm.text, quotes):
             a.candidates.append(self._threat_candidate(a, t, scan, quotes))
         return a
 
-    def _term_candidate(self, a, entry: Entry, index: int, hits, cues, marker_keys, scan, quotes) -> _Candidate | None:
+    def _term_candidate(self, a, entry: Entry, index: int, hits, cues, general, scan, quotes) -> _Candidate | None:
         norm = a.norm
         best = max(hits, key=lambda h: (len(h.steps), h.end - h.start))
         spans = [(h.start, h.end) for h in hits]
@@ -201,13 +205,20 @@ class Detector:
         protected = ctx.protected_for(scan, norm.text, best.start, best.end, quotes, frozenset(own))
         found: list[str] = []
         markers: list[str] = []
+        kinds: set[str] = set()
         if entry.needs_context:
             found = [own[c] for c, places in cues.items() if c in own and any(not _overlaps(p, spans) for p in places)]
-            markers = [m for k, (m, s, e) in marker_keys.items() if k not in own and not _overlaps((s, e), spans)]
+            for k, (m, s, e, kind) in general.items():
+                if _overlaps((s, e), spans):
+                    continue
+                kinds.add(kind)
+                if k not in own:
+                    markers.append(m)
             if (found or markers) and not self._whole_words(norm.text, hits):
-                found, markers = [], []
+                found, markers, kinds = [], [], set()
         evidence = len(found) + len(markers)
-        has_marker = bool(markers) or any(cue_key(c) in marker_keys for c in found)
+        # Extremist vocabulary, or covert habits among "brothers", settle a code word without the model.
+        has_marker = "marker" in kinds or {"tradecraft", "in_group"} <= kinds
         doubt = 0
         if not entry.needs_context:
             score, kind = SEVERITY_SCORE[entry.severity], "term"
