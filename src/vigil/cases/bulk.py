@@ -1,8 +1,8 @@
 """Set-based SQL for intake: many rows in one statement, many keys in one lookup.
 
-PostgreSQL gets COPY, and key lists and updates as one JSON parameter: an executemany INSERT costs a round trip per row even when
-pipelined, and an IN list of thousands of bound parameters costs more to compile than to run. SQLite
-runs in-process, where executemany and IN are already cheap.
+PostgreSQL gets inserts, updates and key lists as one JSON parameter: an executemany INSERT costs a
+round trip per row even when pipelined, and an IN list of thousands of bound parameters costs more to
+compile than to run. SQLite runs in-process, where executemany and IN are already cheap.
 """
 
 from __future__ import annotations
@@ -26,15 +26,16 @@ def insert_rows(session: Session, table: sa.Table, rows: list[dict]) -> None:
     if not is_postgres(session):
         session.execute(sa.insert(table), rows)
         return
-    from psycopg.types.json import Json
+    # One JSON document, expanded into rows by the server: far less Python work per row than COPY or executemany.
+    cols = ", ".join(f'"{c}"' for c in rows[0])
+    picked = ", ".join(f'v."{c}"' for c in rows[0])
+    session.execute(sa.text(f'INSERT INTO "{table.name}" ({cols}) SELECT {picked} '
+                            f'FROM json_populate_recordset(NULL::"{table.name}", CAST(:rows AS json)) AS v'),
+                    {"rows": json.dumps(rows, default=_json_default)})
 
-    cols = list(rows[0])
-    json_cols = {c for c in cols if isinstance(table.c[c].type, sa.JSON)}
-    conn = session.connection().connection.driver_connection
-    names = ", ".join(f'"{c}"' for c in cols)
-    with conn.cursor() as cur, cur.copy(f'COPY "{table.name}" ({names}) FROM STDIN') as copy:
-        for row in rows:
-            copy.write_row([Json(row[c]) if c in json_cols and row[c] is not None else row[c] for c in cols])
+
+def _json_default(value):
+    return value.isoformat()
 
 
 def one_of(session: Session, column: sa.ColumnElement, values: Sequence) -> sa.ColumnElement[bool]:
@@ -64,4 +65,4 @@ def update_rows(session: Session, table: sa.Table, rows: list[dict]) -> None:
     sets = ", ".join(f'"{c}" = v."{c}"' for c in cols)
     session.execute(sa.text(f'UPDATE "{table.name}" SET {sets} FROM json_to_recordset(CAST(:rows AS json)) AS v({types}) '
                             f'WHERE "{table.name}".id = v.id'),
-                    {"rows": json.dumps(rows, default=lambda v: v.isoformat())})
+                    {"rows": json.dumps(rows, default=_json_default)})

@@ -338,16 +338,21 @@ def _update_existing(session: Session, case_ids: list[int], items: list[NoticeIn
     for pos, n in enumerate(items):
         by_case.setdefault(target[pos], []).append(n)
     rows = []
+    # The priority inputs inside the evidence are read in SQL: decoding whole evidence documents costs more.
+    columns = (Case.id, Case.source, Case.category, Case.language, Case.state, Case.queue, Case.deadline,
+               Case.created_at, Case.notice_count, Case.notifier_confidence, Case.views,
+               Case.evidence["crisis"].as_boolean().label("crisis"),
+               Case.evidence[("matches", 0, "bank")].as_string().is_not(None).label("bank_match"),
+               Case.evidence[("text", "score")].as_float().label("detector_score"))
     for chunk in _chunks(case_ids, 1000):
-        for case in session.execute(sa.select(Case.__table__).where(one_of(session, Case.id, chunk))).all():
+        for case in session.execute(sa.select(*columns).where(one_of(session, Case.id, chunk))).all():
             members = by_case[case.id]
             source = case.source
             for n in members:
                 source = priority.stronger_source(source, n.source)
-            ev = case.evidence or {}
             inputs = priority.PriorityInputs(
-                source=source, category=case.category, crisis=bool(ev.get("crisis")),
-                bank_match=bool(ev.get("matches")), detector_score=float((ev.get("text") or {}).get("score", 0.0)),
+                source=source, category=case.category, crisis=bool(case.crisis),
+                bank_match=bool(case.bank_match), detector_score=float(case.detector_score or 0.0),
                 notice_count=case.notice_count + len(members),
                 notifier_confidence=max([case.notifier_confidence] + [weight(n) for n in members]),
                 views=max([case.views] + [(n.content.views or 0) for n in members]))
