@@ -27,6 +27,9 @@ PROTECTED_FACTORS: dict[str, float] = {
     "sport": 0.45,
     "worship": 0.8,
 }
+# Code words are often put in scare quotes by the people using them ("the 'wedding' is close"), so
+# around a code word quotation marks alone say much less than around an explicit phrase.
+CODE_WORD_QUOTATION = 0.7
 # Sport talk borrows the language of violence ("kill them on the pitch") but is also a favourite
 # source of code words, so it protects only against the threat grammar, never a lexicon match.
 THREAT_ONLY = ("sport",)
@@ -215,8 +218,8 @@ def protected_for(
     return found
 
 
-def factor(kinds: list[tuple[str, str]]) -> float:
+def factor(kinds: list[tuple[str, str]], *, code_word: bool = False) -> float:
     f = 1.0
     for kind in dict.fromkeys(k for k, _ in kinds):
-        f *= PROTECTED_FACTORS[kind]
+        f *= CODE_WORD_QUOTATION if code_word and kind == "quotation" else PROTECTED_FACTORS[kind]
     return f

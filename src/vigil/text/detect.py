@@ -235,7 +235,8 @@ class Detector:
             else:
                 doubt = evidence
                 score = CODED_UNSETTLED if evidence >= 2 else CODED_DISMISSED
-        score *= ctx.factor(protected)
+        factor = ctx.factor(protected, code_word=kind == "coded")
+        score *= factor
         s, e = norm.source_span(best.start, best.end)
         hit = Hit(
             kind=kind, lexicon_id=entry.id, category=entry.category, severity=entry.severity,
@@ -244,7 +245,7 @@ class Detector:
             cues=tuple(dict.fromkeys(found + markers)),
             protected=tuple(f"{k}: {c}" for k, c in protected), score=score,
         )
-        return _Candidate(hit, entry, doubt, best.label[2], ctx.factor(protected))
+        return _Candidate(hit, entry, doubt, best.label[2], factor)
 
     def _threat_candidate(self, a: _Analysis, t, scan, quotes) -> _Candidate:
         norm = a.norm
