@@ -65,7 +65,7 @@ def _add_things(db_url: str, n: int, start: int = 0) -> list[int]:
     indexes = []
     for i in range(start, start + n):
         with session_scope(db_url) as s:
-            row = Thing(action="remove" if i % 3 else "label", content_ids=[f"c-{i}", f"c-{i}-copy"],
+            row = Thing(action="remove" if i % 3 else "label", content_ids=[f"c-{i}", f"c-{i}\\copy \"2\""],
                         automated=bool(i % 2), decided_at=datetime(2026, 1, 1, 12, 0, i % 60, 1234, tzinfo=timezone.utc),
                         note=f"free text {i}")
             s.add(row)

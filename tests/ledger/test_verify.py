@@ -264,3 +264,16 @@ def _json(text):
 
 def _blob(world, raw: bytes) -> str:
     return f"X'{raw.hex()}'" if world["url"].startswith("sqlite") else f"'\\x{raw.hex()}'::bytea"
+
+
+def test_garbage_bytes_in_ledger_columns_are_findings_not_crashes(world):
+    if world["url"].startswith("sqlite"):  # SQLite keeps any bytes in a TEXT column; PostgreSQL refuses them
+        sql(world, "UPDATE ledger_leaves SET data = CAST(X'7b80ff' AS TEXT) WHERE idx = 4",
+            "UPDATE ledger_nodes SET hash = 'not a hash' WHERE level = 1 AND idx = 4")
+    else:
+        sql(world, "UPDATE ledger_leaves SET data = 'not json' WHERE idx = 4",
+            "UPDATE ledger_nodes SET hash = 'not a hash'::bytea WHERE level = 1 AND idx = 4")
+    report = run(world)
+    assert named(report, "leaf_changed", leaf=4)
+    assert named(report, "node_mismatch", leaf=8)
+    assert named(report, "row_changed", leaf=4, table="ledger_test_things", row_id=5)

@@ -166,10 +166,12 @@ def perfect_hashes(session: Session, parts: Iterable[tuple[int, int]]) -> dict[t
     leaf_ids = [i for level, i in parts if level == 0]
     node_ids = [(level, i) for level, i in parts if level > 0]
     for chunk in _chunks(leaf_ids, 500):
-        for idx, h in session.execute(sa.select(_leaves.c.idx, _leaves.c.leaf_hash).where(_leaves.c.idx.in_(chunk))):
+        # CAST: a hash column that someone overwrote with text still reads back as bytes (and mismatches)
+        for idx, h in session.execute(sa.select(_leaves.c.idx, sa.cast(_leaves.c.leaf_hash, sa.LargeBinary))
+                                      .where(_leaves.c.idx.in_(chunk))):
             found[(0, idx)] = h
     for chunk in _chunks(node_ids, 500):
-        query = sa.select(_nodes.c.level, _nodes.c.idx, _nodes.c.hash).where(
+        query = sa.select(_nodes.c.level, _nodes.c.idx, sa.cast(_nodes.c.hash, sa.LargeBinary)).where(
             sa.tuple_(_nodes.c.level, _nodes.c.idx).in_(chunk))
         for level, idx, h in session.execute(query):
             found[(level, idx)] = h

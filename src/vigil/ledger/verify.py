@@ -85,7 +85,7 @@ def _check_leaves(session: Session, report: Report, total: int, tick: Progress):
     hashes: list[bytes] = []
     refs: dict[tuple[str, str], tuple[int, str, bytes]] = {}
     query = sa.select(_leaves.c.idx, _leaves.c.kind, _leaves.c.ref_table, _leaves.c.ref_id, _leaves.c.data,
-                      _leaves.c.leaf_hash).where(_leaves.c.idx > sa.bindparam("last")).order_by(_leaves.c.idx).limit(CHUNK)
+                      sa.cast(_leaves.c.leaf_hash, sa.LargeBinary)).where(_leaves.c.idx > sa.bindparam("last")).order_by(_leaves.c.idx).limit(CHUNK)
     last = -1
     while True:
         rows = _raw_rows(session, query, last=last)
@@ -96,7 +96,10 @@ def _check_leaves(session: Session, report: Report, total: int, tick: Progress):
             if idx != expected:
                 report.add("leaf_missing", f"leaves {expected}..{idx - 1} are missing: deleted, or leaves after "
                            f"them were renumbered", leaf=expected)
-            computed = merkle.leaf_hash(data.encode("utf-8"))
+            # the stored bytes exactly, even if someone wrote invalid UTF-8 or a blob into the column
+            raw = data if isinstance(data, bytes) else data.encode("utf-8", "surrogateescape")
+            data = raw.decode("utf-8", "replace")
+            computed = merkle.leaf_hash(raw)
             if computed != stored:
                 report.add("leaf_changed", f"leaf {idx}: its data no longer hashes to the leaf hash stored at "
                            "append time (the data or the hash was changed)", leaf=idx, table=ref_table, row_id=ref_id)
@@ -124,12 +127,18 @@ def _raw_rows(session: Session, query, **params) -> list[tuple]:
     compiled = query.compile(dialect=conn.dialect)
     values = compiled.construct_params(params)
     args = [values[name] for name in compiled.positiontup] if compiled.positiontup else values
-    cursor = conn.connection.dbapi_connection.cursor()
+    dbapi = conn.connection.dbapi_connection
+    sqlite = conn.dialect.name == "sqlite"
+    if sqlite:  # SQLite stores whatever bytes it is given as TEXT: read them back without failing
+        factory, dbapi.text_factory = dbapi.text_factory, lambda b: b.decode("utf-8", "surrogateescape")
+    cursor = dbapi.cursor()
     try:
         cursor.execute(str(compiled), args)
         return [tuple(r) for r in cursor.fetchall()]
     finally:
         cursor.close()
+        if sqlite:
+            dbapi.text_factory = factory
 
 
 def _columns_disagree(kind: str, ref_table: str, data: str) -> str | None:
@@ -157,7 +166,7 @@ def _check_nodes(session: Session, report: Report, levels: list[list[bytes]], ti
     bad: set[tuple[int, int]] = set()
     seen = extra = 0
     changed_leaves = {f.leaf for f in report.findings if f.kind == "leaf_changed"}
-    query = (sa.select(_nodes.c.level, _nodes.c.idx, _nodes.c.hash)
+    query = (sa.select(_nodes.c.level, _nodes.c.idx, sa.cast(_nodes.c.hash, sa.LargeBinary))
              .where(sa.tuple_(_nodes.c.level, _nodes.c.idx) > sa.tuple_(sa.bindparam("level"), sa.bindparam("last")))
              .order_by(_nodes.c.level, _nodes.c.idx).limit(CHUNK))
     last = (0, -1)
@@ -201,7 +210,7 @@ def _check_nodes(session: Session, report: Report, levels: list[list[bytes]], ti
 
 def _stored_level1(session: Session, indexes: list[int]):
     for start in range(0, len(indexes), 500):
-        yield from session.execute(sa.select(_nodes.c.idx, _nodes.c.hash).where(
+        yield from session.execute(sa.select(_nodes.c.idx, sa.cast(_nodes.c.hash, sa.LargeBinary)).where(
             _nodes.c.level == 1, _nodes.c.idx.in_(indexes[start:start + 500]))).all()
 
 
@@ -331,8 +340,10 @@ def _describe_mismatches(session: Session, report: Report, mismatched: list[tupl
     """Name the fields that differ between each changed row and its leaf."""
     for start in range(0, len(mismatched), 500):
         chunk = mismatched[start:start + 500]
-        data = dict(session.execute(sa.select(_leaves.c.idx, _leaves.c.data)
-                                    .where(_leaves.c.idx.in_([m[2] for m in chunk]))).all())
+        column = (sa.func.convert_to(_leaves.c.data, "UTF8") if session.get_bind().dialect.name == "postgresql"
+                  else sa.cast(_leaves.c.data, sa.LargeBinary))  # SQLite may hold bytes that are not UTF-8
+        data = {idx: bytes(raw).decode("utf-8", "replace") for idx, raw in session.execute(
+            sa.select(_leaves.c.idx, column).where(_leaves.c.idx.in_([m[2] for m in chunk])))}
         for table_name, ref_id, idx, row in chunk:
             try:
                 ledgered = json.loads(data[idx]).get("row", {})
