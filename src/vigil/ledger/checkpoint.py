@@ -157,10 +157,6 @@ class Checkpoint:
     root: bytes
     note: str
 
-    def to_dict(self) -> dict:
-        return {"origin": self.origin, "tree_size": self.size, "root_hash": base64.b64encode(self.root).decode(),
-                "root_hash_hex": self.root.hex(), "note": self.note}
-
 
 def body(origin_line: str, size: int, root: bytes) -> str:
     return f"{origin_line}\n{size}\n{base64.b64encode(root).decode()}\n"
