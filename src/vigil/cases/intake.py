@@ -173,6 +173,7 @@ def _ingest_new(session: Session, notices: list[NoticeIn], digests: list[str], n
 
     def decision_on(case_id: int, content_id: str) -> Decision:
         return next((d for d in reversed(history[case_id]) if content_id in d.content_ids), acted[case_id])
+
     eligible = {c for c in all_cands if states.get(c) in OPEN_STATES
                 or (c in acted and acted[c].action != "no_action")}
 
@@ -203,7 +204,7 @@ def _ingest_new(session: Session, notices: list[NoticeIn], digests: list[str], n
     components = g.components([("i", p) for p in range(len(items))])
     target: dict[int, int] = {}  # item position -> case id
     fresh: list[list[int]] = []  # item positions of each new case
-    for root, members in components.items():
+    for members in components.values():
         positions = [m[1] for m in members]
         linked = sorted({c for p in positions for c in candidates[p] & eligible},
                         key=lambda c: (states[c] not in OPEN_STATES, c))
