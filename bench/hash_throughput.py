@@ -1,6 +1,6 @@
 """Hashing throughput: Vigil's PDQ pipeline against python-threatexchange, per core, decoding included.
 
-    .venv/bin/python bench/hash_throughput.py [--images 60] [--scan-files 1500] [--rounds 3]
+    .venv/bin/python bench/hash_throughput.py [--images 30] [--scan-files 1500] [--rounds 3]
 
 1. Images per second on one core for generated JPEGs of 1024x768 and larger, for pytx
    `PdqSignal.hash_from_file` and for Vigil (`PDQ.hash_path`: EXIF orientation, border crops, the 8
@@ -69,7 +69,7 @@ def main() -> None:
     from threatexchange.signal_type.pdq.signal import PdqSignal
 
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--images", type=int, default=60, help="JPEGs per size")
+    ap.add_argument("--images", type=int, default=30, help="JPEGs per size")
     ap.add_argument("--scan-files", type=int, default=1500, help="files in the scanned folder (copies of the 1024x768 set)")
     ap.add_argument("--rounds", type=int, default=3)
     args = ap.parse_args()
