@@ -7,11 +7,13 @@ Alembic migrations can be checked against it.
 from __future__ import annotations
 
 from contextlib import contextmanager
+from datetime import timezone
 from functools import lru_cache
 from pathlib import Path
 from typing import Iterator
 
-from sqlalchemy import MetaData, create_engine, event
+from sqlalchemy import DateTime, MetaData, create_engine, event
+from sqlalchemy.dialects.sqlite import DATETIME as SQLITE_DATETIME
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
@@ -46,6 +48,21 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:
     cur.close()
 
 
+class _SQLiteUTCDateTime(SQLITE_DATETIME):
+    """SQLite keeps no time zone. Vigil stores UTC, so timezone-aware columns come back aware, as on PostgreSQL."""
+
+    def result_processor(self, dialect, coltype):
+        parse = super().result_processor(dialect, coltype)
+        if not self.timezone:
+            return parse
+
+        def process(value):
+            value = parse(value) if parse is not None else value
+            return value.replace(tzinfo=timezone.utc) if value is not None and value.tzinfo is None else value
+
+        return process
+
+
 def make_engine(url: str) -> Engine:
     url = normalise_url(url)
     u = make_url(url)
@@ -53,6 +70,7 @@ def make_engine(url: str) -> Engine:
         if u.database and u.database != ":memory:":
             Path(u.database).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        engine.dialect.colspecs = {**engine.dialect.colspecs, DateTime: _SQLiteUTCDateTime}
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
