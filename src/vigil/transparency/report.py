@@ -174,7 +174,7 @@ def figures(start: date, end: date, notices: Iterable[NoticeRec], decisions: Ite
 
 def compute(session: Session, start: date, end: date, checkpoint: LedgerCheckpoint | None = None) -> Figures:
     """Gather the records (decisions and appeal outcomes from the ledger up to `checkpoint`) and compute."""
-    from vigil.store.cases import Appeal, Notice
+    from vigil.store.cases import Appeal, Decision, Notice
 
     if checkpoint is None:
         checkpoint = session.scalars(sa.select(LedgerCheckpoint).order_by(LedgerCheckpoint.tree_size.desc()).limit(1)).first()
@@ -185,7 +185,8 @@ def compute(session: Session, start: date, end: date, checkpoint: LedgerCheckpoi
 
     decisions, outcomes = [], {}
     leaves = session.execute(sa.select(LedgerLeaf.kind, LedgerLeaf.data).where(
-        LedgerLeaf.idx < size, LedgerLeaf.kind.in_((*DECISION_KINDS, "appeal_decision"))).order_by(LedgerLeaf.idx))
+        LedgerLeaf.idx < size, LedgerLeaf.kind.in_((*DECISION_KINDS, "appeal_decision")),
+        LedgerLeaf.ref_table.in_((Decision.__tablename__, Appeal.__tablename__))).order_by(LedgerLeaf.idx))
     for kind, data in leaves:
         row = json.loads(data)["row"]
         if kind == "appeal_decision":
