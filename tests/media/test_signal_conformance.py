@@ -59,6 +59,12 @@ def test_rejects_malformed(kind, bad):
         kind.validate(bad)
 
 
+def test_rejects_a_10_mb_value_quickly(kind):
+    with pytest.raises(InvalidSignal) as caught:
+        kind.validate("a" * 10_000_000)
+    assert len(str(caught.value)) < 300
+
+
 @pytest.mark.parametrize("bad", [None, 123, b"00" * 32, ["a"]])
 def test_rejects_wrong_types(kind, bad):
     with pytest.raises(InvalidSignal):
