@@ -20,6 +20,7 @@ from typing import Iterable
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from vigil.store.cases import Appeal, Decision, Notice
 from vigil.store.ledger import LedgerCheckpoint, LedgerLeaf
 from vigil.store.statements import Statement
 
@@ -174,8 +175,6 @@ def figures(start: date, end: date, notices: Iterable[NoticeRec], decisions: Ite
 
 def compute(session: Session, start: date, end: date, checkpoint: LedgerCheckpoint | None = None) -> Figures:
     """Gather the records (decisions and appeal outcomes from the ledger up to `checkpoint`) and compute."""
-    from vigil.store.cases import Appeal, Decision, Notice
-
     if checkpoint is None:
         checkpoint = session.scalars(sa.select(LedgerCheckpoint).order_by(LedgerCheckpoint.tree_size.desc()).limit(1)).first()
     size = checkpoint.tree_size if checkpoint is not None else 0
