@@ -95,6 +95,9 @@ def test_inclusion_and_consistency_proofs_verify(client, ledger_db, auditor_key)
     ("/v1/ledger/proof/inclusion", {"leaf_hash": "00" * 32, "size": 2}, 404),
     ("/v1/ledger/proof/inclusion", {"index": -1, "size": 2}, 422),
     ("/v1/ledger/proof/inclusion", {"index": "x", "size": 2}, 422),
+    ("/v1/ledger/proof/inclusion", {"index": 10**30, "size": 2}, 422),
+    ("/v1/ledger/proof/inclusion", {"leaf_hash": "x" * 10_000, "size": 2}, 400),
+    ("/v1/ledger/proof/consistency", {"first": 1, "second": 2**63}, 422),
     ("/v1/ledger/proof/consistency", {"first": 5, "second": 4}, 400),
     ("/v1/ledger/proof/consistency", {"first": 1, "second": 99}, 400),
     ("/v1/ledger/proof/consistency", {"first": 1}, 404),  # no checkpoint yet to default to
@@ -116,6 +119,8 @@ def test_leaves_need_an_auditor_and_are_paged(client, auditor_key, ledger_db):
     big = client.get("/v1/ledger/leaves", params={"start": 0, "end": 10**9}, headers=bearer(auditor_key["auditor"]))
     assert len(big.json()) == 9
     assert client.get("/v1/ledger/leaves", params={"start": 5, "end": 2}, headers=bearer(auditor_key["auditor"])).status_code == 400
+    assert client.get("/v1/ledger/leaves", params={"start": 2**62}, headers=bearer(auditor_key["auditor"])).json() == []
+    assert client.get("/v1/ledger/leaves", params={"start": 2**64}, headers=bearer(auditor_key["auditor"])).status_code == 422
 
 
 # --- the standalone auditor script against a real server -------------------------------------------------

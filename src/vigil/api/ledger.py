@@ -44,6 +44,7 @@ async def publish_checkpoints(app):
 router = APIRouter(prefix="/v1/ledger", tags=["ledger"], lifespan=publish_checkpoints)
 
 MAX_LEAVES_PER_PAGE = 1000
+MAX_INDEX = 2**62  # indexes are 64-bit in the database; larger numbers are refused as input errors
 
 
 class CheckpointOut(BaseModel):
@@ -130,9 +131,9 @@ def get_key() -> VerifierKeyOut:
 
 
 @router.get("/proof/inclusion", response_model=InclusionOut, summary="Proof that a leaf is in the tree of a given size (public)")
-def get_inclusion(index: int | None = Query(None, ge=0, description="Leaf index; or give leaf_hash"),
+def get_inclusion(index: int | None = Query(None, ge=0, le=MAX_INDEX, description="Leaf index; or give leaf_hash"),
                   leaf_hash: str | None = Query(None, description="Leaf hash, base64 or hex"),
-                  size: int | None = Query(None, ge=1, description="Tree size; default: the latest checkpoint's"),
+                  size: int | None = Query(None, ge=1, le=MAX_INDEX, description="Tree size; default: the latest checkpoint's"),
                   session: Session = Depends(get_session)) -> InclusionOut:
     if (index is None) == (leaf_hash is None):
         raise ApiError(400, "bad_request", "Give exactly one of index or leaf_hash.", field="index")
@@ -153,7 +154,7 @@ def get_inclusion(index: int | None = Query(None, ge=0, description="Leaf index;
 
 
 @router.get("/proof/consistency", response_model=ConsistencyOut, summary="Proof that a smaller tree is a prefix of a larger one (public)")
-def get_consistency(first: int = Query(..., ge=0), second: int | None = Query(None, ge=0, description="Default: the latest checkpoint's size"),
+def get_consistency(first: int = Query(..., ge=0, le=MAX_INDEX), second: int | None = Query(None, ge=0, le=MAX_INDEX, description="Default: the latest checkpoint's size"),
                     session: Session = Depends(get_session)) -> ConsistencyOut:
     second = _default_size(session, second)
     try:
@@ -167,7 +168,7 @@ def get_consistency(first: int = Query(..., ge=0), second: int | None = Query(No
 
 @router.get("/leaves", response_model=list[LeafOut], summary="Leaves [start, end) with their data (auditors)",
             dependencies=[Depends(require(Permission.AUDIT))])
-def get_leaves(start: int = Query(0, ge=0), end: int | None = Query(None, ge=0),
+def get_leaves(start: int = Query(0, ge=0, le=MAX_INDEX), end: int | None = Query(None, ge=0, le=MAX_INDEX),
                session: Session = Depends(get_session)) -> list[LeafOut]:
     end = min(end if end is not None else start + MAX_LEAVES_PER_PAGE, start + MAX_LEAVES_PER_PAGE)
     if end < start:
