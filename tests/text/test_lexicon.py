@@ -126,3 +126,8 @@ def test_one_typo_in_a_long_word_of_an_explicit_phrase():
 def test_spaced_and_toned_pinyin_next_to_han():
     assert _find(["迁徙到圣战之地"], "迁徙到 shèng zhàn 之地")[0][0] == "迁徙到圣战之地"
     assert _find(["加入圣战"], "我觉得this is fine的加入") == []
+
+
+def test_articles_are_optional():
+    assert [h[0] for h in _find(["kill the infidels"], "kill da infidels")] == ["kill the infidels"]
+    assert [h[0] for h in _find(["be a lone wolf"], "be lone wolf")] == ["be a lone wolf"]

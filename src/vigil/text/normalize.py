@@ -11,9 +11,9 @@ The pipeline, in order:
   emoji       replace a few violence-related emoji with a word (in Chinese next to Han characters)
   fold        per character: NFKC (full-width, mathematical and decorated letters), case folding,
               accents stripped, UTS #39 confusables to ASCII, traditional to simplified Chinese (opencc)
+  split       letters split by spaces/dots/symbols joined (j o i n, c.a.s.u.a.l), a symbol masking
+              a letter dropped (inf*dels), and Han characters split by symbols (圣*战) joined
   leet        digits and symbols inside words read as letters (k1ll, 4774ck)
-  split       letters split by spaces/dots/symbols joined (j o i n, c.a.s.u.a.l), and Han
-              characters split by symbols (圣*战) joined
   components  a Chinese character written as its parts joined again (忄艮 -> 恨)
   repeated    runs of three or more identical letters collapsed to one (kiiiill)
 """
@@ -341,9 +341,13 @@ def normalize(text: str) -> Normalized:
         if _EMOJI_RE.search(cur):
             cur, offsets = _apply(cur, offsets, _EMOJI_RE, _emoji_repl(text, offsets))
     cur, offsets = _fold(cur, offsets)
-    for pattern, fn in ((_LEET_TOKEN, _leet_repl), (_SPLIT_LATIN, _split_repl), (_MASK, _drop), (_SPLIT_HAN, _drop)):
-        if pattern.search(cur):
-            cur, offsets = _apply(cur, offsets, pattern, _remap(fn, offsets))
+    for _ in range(3):  # a leet letter can complete a split or a mask, and the other way round
+        before = cur
+        for pattern, fn in ((_SPLIT_LATIN, _split_repl), (_MASK, _drop), (_SPLIT_HAN, _drop), (_LEET_TOKEN, _leet_repl)):
+            if pattern.search(cur):
+                cur, offsets = _apply(cur, offsets, pattern, _remap(fn, offsets))
+        if cur == before:
+            break
     if not cur.isascii() and _HAN_RE.search(cur):
         cur, offsets = _compose(cur, offsets)
     if _REPEATED.search(cur):

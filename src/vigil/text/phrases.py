@@ -55,9 +55,14 @@ def _singular(key: str) -> str:
     return key[:-1] if len(key) >= 4 and key[-1] == "s" and key[-2] not in "sui" else key
 
 
+# Articles carry no meaning a phrase depends on, and are the first thing a writer drops or
+# respells ("kill da infidels", "be lone wolf"): they are left out of keys on both sides.
+_ARTICLES = frozenset({"a", "an", "the", "da", "teh", "tha", "de"})
+
+
 def latin_key(text: str) -> str:
-    """A normalised Latin phrase as the space-bounded sequence of its word keys."""
-    return " ".join(word_key(t) for t in _LATIN_TOKEN.findall(text))
+    """A normalised Latin phrase as the space-bounded sequence of its word keys (articles left out)."""
+    return " ".join(k for k in (word_key(t) for t in _LATIN_TOKEN.findall(text)) if k not in _ARTICLES)
 
 
 @lru_cache(maxsize=1)
@@ -138,7 +143,9 @@ class TextView:
         spans = [m.span() for m in matches]
         # Squeeze doubled letters in one pass over all tokens (single spaces never repeat).
         keys = _SQUEEZE.sub(r"\1", " ".join(m.group(0) for m in matches)).split(" ") if matches else []
-        keys = [_singular(k) for k in keys]
+        kept = [(_singular(k), span) for k, span in zip(keys, spans) if k not in _ARTICLES]
+        keys = [k for k, _ in kept]
+        spans = [span for _, span in kept]
         starts: list[int] = []
         pos = 1
         for k in keys:
@@ -256,8 +263,11 @@ class PhraseMatcher:
                     if len(w) >= MIN_FUZZY_WORD:
                         for d in _deletions(w) | {w}:
                             self._near.setdefault(d, set()).add(w)
-            if " " in key and len(key) >= MIN_JOINED_CHARS:
-                joined.setdefault(key.replace(" ", ""), []).append(label)
+            spelt = [word_key(t) for t in _LATIN_TOKEN.findall(phrase)]  # articles kept: #killtheinfidels
+            if len(spelt) > 1:
+                for variant in {key.replace(" ", ""), "".join(spelt)}:
+                    if len(variant) >= MIN_JOINED_CHARS:
+                        joined.setdefault(variant, []).append(label)
         for auto, table in ((self._latin, latin), (self._joined, joined), (self._han, han)):
             for k, v in table.items():
                 auto.add_word(k, (k, tuple(dict.fromkeys(v))))
