@@ -33,7 +33,7 @@ MIN_SOUND_MATCH_CHARS = 3
 MIN_PURE_SOUND_CHARS = 4
 # Multi-word Latin phrases also match with the spaces removed (#killtheinfidels) when this long.
 MIN_JOINED_CHARS = 10
-MAX_INITIAL_VARIANTS = 32
+MAX_INITIAL_VARIANTS = 32  # heteronyms: reading combinations tried per phrase (长 is chang or zhang)
 # One typo (letter dropped, added, changed or swapped) is forgiven in words this long, inside
 # multi-word phrases that are explicit on their own (never in code words: sheet is not sheep).
 MIN_FUZZY_WORD = 6
