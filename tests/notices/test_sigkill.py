@@ -153,7 +153,7 @@ def test_sigkill_mid_burst_loses_nothing(db_url, role_keys, receiver, tmp_path):
         burst.join(threads)
         print(f"acknowledged before the kill: {before[0]} notices, {before[1]} decisions; in all: "
               f"{len(burst.notices)} notices, {len(burst.decisions)} decisions")
-        assert before[0] > 100 and before[1] > 5, before
+        assert before[0] > 20 and before[1] > 0, before  # the burst had something to lose
         with session_scope(db_url) as s:
             stored = dict(s.execute(sa.select(Notice.id, Notice.case_id).where(Notice.id.in_(list(burst.notices)))).all())
             decided = dict(s.execute(sa.select(Decision.id, Decision.action).where(Decision.id.in_(list(burst.decisions)))).all())
@@ -161,7 +161,7 @@ def test_sigkill_mid_burst_loses_nothing(db_url, role_keys, receiver, tmp_path):
         assert stored == burst.notices
         assert decided == burst.decisions
         wanted = {f"action:{d}" for d in all_acting}
-        deadline = time.monotonic() + 120
+        deadline = time.monotonic() + 240  # a killed worker's claimed messages wait out their lease
         while time.monotonic() < deadline and not wanted <= receiver.keys():
             time.sleep(0.2)
         assert wanted <= receiver.keys(), f"{len(wanted - receiver.keys())} actions never delivered"
