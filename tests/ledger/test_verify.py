@@ -277,3 +277,27 @@ def test_garbage_bytes_in_ledger_columns_are_findings_not_crashes(world):
     assert named(report, "leaf_changed", leaf=4)
     assert named(report, "node_mismatch", leaf=8)
     assert named(report, "row_changed", leaf=4, table="ledger_test_things", row_id=5)
+
+
+def test_verifying_a_live_ledger_sees_one_consistent_snapshot(world, add_things):
+    """Appends keep landing while verify reads: nothing they do may look like tampering."""
+    import threading
+
+    stop = threading.Event()
+    appended = []
+
+    def keep_appending():
+        while not stop.is_set() and len(appended) < 200:
+            appended.extend(add_things(world["url"], 1, start=1000 + len(appended)))
+
+    writer = threading.Thread(target=keep_appending)
+    writer.start()
+    try:
+        reports = [run(world) for _ in range(3)]
+    finally:
+        stop.set()
+        writer.join()
+    assert appended
+    for report in reports:
+        assert report.ok, report.findings
+    assert run(world).leaves == world["size"] + len(appended)

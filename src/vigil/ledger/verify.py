@@ -65,9 +65,11 @@ def ledgered_classes() -> list[type]:
 def verify(session: Session, verifiers: Sequence[Verifier], notes: Iterable[str] = (),
            classes: Sequence[type] | None = None, progress: Progress | None = None) -> Report:
     """Check leaves, nodes, head, checkpoints (stored and given) and ledgered rows; return every finding."""
+    # One snapshot for every query, so appends that land while verifying cannot look like tampering.
     if session.get_bind().dialect.name == "postgresql":
-        # One snapshot for every query, so appends that land while verifying cannot look like tampering.
         session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
+    else:  # pysqlite opens no transaction for reads: open one, which pins a WAL snapshot
+        session.connection().exec_driver_sql("BEGIN")
     report = Report()
     tick = progress or (lambda stage, done, total: None)
     total = session.execute(sa.select(sa.func.count()).select_from(_leaves)).scalar_one()
