@@ -278,7 +278,7 @@ def _html(f: Figures) -> str:
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Vigil transparency report {f.start} to {f.end}</title>
 <style>body{{font-family:sans-serif;max-width:60em;margin:2em auto}}td,th{{padding:2px 8px;text-align:left}}
-code{{word-break:break-all}}</style></head><body>
+code,td:last-child{{word-break:break-all}}</style></head><body>
 <h1>Transparency report, {f.start} to {f.end}</h1>
 <p>Computed from the decision ledger at the signed checkpoint of <strong>tree size {f.checkpoint_size}</strong>,
 root <code>{e(f.checkpoint_root) or "(no checkpoint)"}</code>. Anyone holding the ledger's leaves up to that size can
