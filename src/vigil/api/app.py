@@ -11,7 +11,7 @@ from fastapi.routing import APIRoute, iter_route_contexts
 
 from vigil import __version__
 from vigil.api import errors
-from vigil.api.auth import DEFAULT_RATE_LIMIT, Authenticator, RateLimit, RateLimiter, route_permissions
+from vigil.api.auth import DEFAULT_RATE_LIMIT, SECURITY_SCHEME, Authenticator, RateLimit, RateLimiter, route_permissions
 
 MAX_MEDIA_ENV = "VIGIL_MAX_MEDIA_BYTES"
 RATE_LIMIT_ENV = "VIGIL_RATE_LIMIT"
@@ -79,6 +79,11 @@ def add_components(app: FastAPI, schemas: dict[str, dict]) -> None:
             components = spec.setdefault("components", {}).setdefault("schemas", {})
             for name, schema in schemas.items():
                 components.setdefault(name, schema)
+            spec["components"].setdefault("securitySchemes", {}).update(SECURITY_SCHEME)
+            for path, operations in spec.get("paths", {}).items():
+                for method, operation in operations.items():
+                    if (path, method) in app.state.protected_operations:
+                        operation["security"] = [{"bearer": []}]
         return app.openapi_schema
 
     app.openapi = openapi
@@ -86,10 +91,12 @@ def add_components(app: FastAPI, schemas: dict[str, dict]) -> None:
 
 def document_errors(app: FastAPI) -> None:
     """Declare the common error answers on every route, so /openapi.json describes what clients really get."""
+    app.state.protected_operations = set()
     for route in api_routes(app):
         statuses = [422] if route.dependant.path_params or route.dependant.query_params or route.body_field else []
-        if route_permissions(route) is not None:
+        if route_permissions(route):
             statuses += [401, 403, 429]
+            app.state.protected_operations.update((route.path_format, m.lower()) for m in route.methods)
         for status, spec in errors.responses(*statuses).items():
             # The route's response models were fixed when it was built, so refer to the schema directly.
             route.responses.setdefault(status, {"description": spec["description"], "content": {
