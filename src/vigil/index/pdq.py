@@ -48,8 +48,10 @@ _QUERY_OVERHEAD = 1500
 _TUNE_THRESHOLD = PDQ_THRESHOLD
 # Entries kept in the brute-force delta before it is merged into the tables.
 _DELTA_MIN = 1 << 14
-# Queries vectorised together; larger blocks only add memory traffic (measured on the 2-core box).
+# Queries vectorised together while cheap ones dominate; past this estimated cost per query (about
+# 3k probes and candidates, i.e. banks of a few million) one-at-a-time was as fast or faster.
 _QUERY_BATCH = 128
+_MEMORY_BOUND_COST = 4000
 
 
 def hashes_to_words(hashes: Sequence[str] | np.ndarray) -> np.ndarray:
@@ -213,6 +215,15 @@ class _Tables:
             probes, cost = _plan_cost(self.widths, radii, self.n)
             self._radii[threshold] = None if cost + _QUERY_OVERHEAD > self.n * _SCAN_COST else radii
         return self._radii[threshold]
+
+    def block_size(self, threshold: int) -> int:
+        """How many queries to vectorise together: many while per-query overhead dominates, one at a time
+        once each query's probes and candidates are memory-bound (larger blocks then only add traffic)."""
+        radii = self.radii(threshold) if self.n else None
+        if radii is None:
+            return _QUERY_BATCH
+        probes, cost = _plan_cost(self.widths, radii, self.n)
+        return 1 if cost > _MEMORY_BOUND_COST else _QUERY_BATCH
 
     def candidates(self, keys: np.ndarray, radii: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
         """Positions in the main segment with a substring within its table's radius of each query's, and their query rows."""
@@ -398,9 +409,10 @@ class PDQIndex:
         """`query` for many hashes at once (amortises the per-call overhead)."""
         self._adopt_merge()
         words = values if isinstance(values, np.ndarray) and values.dtype == np.uint64 else hashes_to_words(values)
+        block = self._tables.block_size(threshold)
         out: list[tuple[np.ndarray, np.ndarray]] = []
-        for lo in range(0, len(words), _QUERY_BATCH):
-            out.extend(self._query_block(words[lo : lo + _QUERY_BATCH], threshold))
+        for lo in range(0, len(words), block):
+            out.extend(self._query_block(words[lo : lo + block], threshold))
         return out
 
     def _query_block(self, queries: np.ndarray, threshold: int) -> list[tuple[np.ndarray, np.ndarray]]:
