@@ -143,3 +143,15 @@ def test_serve_refuses_a_nonsense_rate_limit(db_url):
 def test_no_default_keys(fresh_db_url):
     r = cli("keys", "list", "--json", db_url=fresh_db_url)
     assert r.returncode == 0 and r.stdout.strip() == ""
+
+
+def test_batch_items_count_against_the_rate(db_url, role_keys):
+    from fastapi.testclient import TestClient
+
+    app = create_app(db_url, ServiceSettings(rate_limit=RateLimit.parse("5/min")))
+    items = [{"content_id": str(i), "signals": [{"type": "md5", "value": "0" * 32}]} for i in range(10)]
+    with TestClient(app) as c:
+        r = c.post("/v1/check/batch", json={"items": items}, headers=auth(role_keys[Role.SUBMITTER]))
+        assert r.status_code == 429 and int(r.headers["retry-after"]) >= 1
+        small = c.post("/v1/check/batch", json={"items": items[:2]}, headers=auth(role_keys[Role.AUDITOR]))
+        assert small.status_code == 403  # a different key, its own bucket; then the role check
