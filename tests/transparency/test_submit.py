@@ -134,3 +134,25 @@ def test_cli_submits_and_lists(db_url, tdb, monkeypatch):
     listed = runner.invoke(app, ["statements", "list", "--db", db_url, "--state", "submitted"])
     assert listed.exit_code == 0 and "p-2" in listed.output
     assert runner.invoke(app, ["statements", "list", "--db", db_url, "--state", "lost"]).exit_code == 2
+
+
+def test_periodic_submission_drains_the_outbox_until_stopped(db_url, tdb):
+    import threading
+    import time
+
+    stop = threading.Event()
+    worker = threading.Thread(target=submit.submit_periodically, args=(db_url, tdb.url, tdb.token, 0.1, stop))
+    worker.start()
+    try:
+        record(db_url, 2, "a")
+        deadline = time.monotonic() + 20
+        while len(tdb.db.statements) < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        record(db_url, 1, "b")
+        while len(tdb.db.statements) < 3 and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        stop.set()
+        worker.join(timeout=10)
+    assert not worker.is_alive()
+    assert set(tdb.db.statements) == {"a-0", "a-1", "b-0"}

@@ -213,17 +213,28 @@ def submit(
     db: DbOption = None,
     endpoint: Annotated[Optional[str], typer.Option(envvar="VIGIL_TDB_URL", help="Base URL of the Transparency Database API.")] = None,
     token_env: Annotated[str, typer.Option(help="Name of the environment variable that holds the Bearer token.")] = "VIGIL_TDB_TOKEN",
+    every: Annotated[Optional[float], typer.Option(min=1.0, help="Keep running and drain the outbox every SECONDS.")] = None,
 ) -> None:
     """Send every pending statement that is due, in batches of up to 100; exit 1 if any failed."""
+    import logging
     import os
 
-    from vigil.transparency.submit import SubmitError, config, submit_pending
+    from vigil.transparency.submit import SubmitError, config, submit_pending, submit_periodically
 
     try:
         base, token = config(endpoint, os.environ.get(token_env))
     except SubmitError as exc:
         raise fail(str(exc), f"e.g. export VIGIL_TDB_URL=https://transparency.dsa.ec.europa.eu {token_env}=...")
-    result = submit_pending(_url(db), base, token)
+    url = _url(db)
+    if every is not None:
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+        typer.echo(f"submitting due statements every {every:g} s; Ctrl-C stops", err=True)
+        try:
+            submit_periodically(url, base, token, every, threading.Event())
+        except KeyboardInterrupt:
+            pass
+        return
+    result = submit_pending(url, base, token)
     typer.echo(f"submitted {result.submitted}, failed {result.failed}, to retry later {result.retrying}")
     for error in result.errors:
         typer.echo(f"  failed: {error}", err=True)

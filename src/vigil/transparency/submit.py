@@ -10,8 +10,10 @@ and 5xx retry with exponential backoff.
 
 from __future__ import annotations
 
+import logging
 import os
 import re
+import threading
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
@@ -31,6 +33,8 @@ FIRST_RETRY = timedelta(seconds=30)
 MAX_RETRY = timedelta(hours=6)
 MAX_ATTEMPTS = 12  # about two days of retries at the capped backoff
 ERROR_KEY = re.compile(r"^statements\.(\d+)\.(.+)$")
+
+logger = logging.getLogger("vigil.transparency")
 
 
 class SubmitError(RuntimeError):
@@ -176,3 +180,16 @@ def _retry_all(statements: list[Statement], now: datetime, error: str, result: S
         else:
             st.next_attempt_at = now + backoff(st.attempts)
             result.retrying += 1
+
+
+def submit_periodically(db_url: str, endpoint: str, token: str, interval: float, stop: threading.Event) -> None:
+    """Drain the outbox every `interval` seconds until `stop` is set (a CLI loop or a service thread)."""
+    with httpx.Client(timeout=30.0) as client:
+        while True:
+            result = submit_pending(db_url, endpoint, token, client=client)
+            if result.submitted or result.failed or result.retrying:
+                logger.info("statements: %d submitted, %d failed, %d to retry", result.submitted, result.failed, result.retrying)
+            for error in result.errors:
+                logger.warning("statement failed: %s", error)
+            if stop.wait(interval):
+                return
