@@ -14,7 +14,9 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import logging
 import threading
+from functools import lru_cache
 from typing import Any, Literal
 
 import orjson
@@ -33,6 +35,7 @@ from vigil.policy.verdict import combine
 from vigil.roles import Permission
 
 router = APIRouter(tags=["check"])
+log = logging.getLogger("vigil.api")
 
 MAX_TEXT_CHARS = 10 * 1024 * 1024
 MAX_SIGNALS = 100
@@ -232,19 +235,18 @@ def index_stats(app: FastAPI) -> dict[str, int]:
     return dict(matcher.stats()) if matcher is not None else {}
 
 
-_plain_detector = None
-
-
 def detector(app: FastAPI):
     """The shared text detector; without embeddings when the operator turned them off (VIGIL_TEXT_EMBEDDINGS=off)."""
-    global _plain_detector
     from vigil.text.detect import Detector
 
-    if app.state.settings.text_embeddings:
-        return Detector.default()
-    if _plain_detector is None:
-        _plain_detector = Detector(embeddings=None)
-    return _plain_detector
+    return Detector.default() if app.state.settings.text_embeddings else _detector_without_embeddings()
+
+
+@lru_cache(maxsize=1)
+def _detector_without_embeddings():
+    from vigil.text.detect import Detector
+
+    return Detector(embeddings=None)
 
 
 # --- one check ----------------------------------------------------------------------------------
@@ -419,12 +421,20 @@ def run_batch(app: FastAPI, raw_items: list[Any]) -> list[dict]:
         except ItemFailure as f:
             entries[i]["error"] = f.detail().model_dump()
     texts = [(i, item.text) for i, item, _ in items if item.text]
-    verdicts = dict(zip((i for i, _ in texts), detector(app).check_many([t for _, t in texts]))) if texts else {}
+    try:
+        verdicts = dict(zip((i for i, _ in texts), detector(app).check_many([t for _, t in texts]))) if texts else {}
+    except Exception:  # one text the detector chokes on must not sink the batch: check them one by one below
+        log.exception("batch text detection failed; checking items one by one")
+        verdicts = {}
     for i, item, media in items:
         try:
             entries[i]["result"] = run_check(app, item, media, verdicts.get(i))
         except ItemFailure as f:
             entries[i]["error"] = f.detail().model_dump()
+        except Exception:
+            log.exception("check of batch item %d failed", i)
+            entries[i]["error"] = ErrorDetail(code="internal_error", message="This item could not be checked because of "
+                                              "a server fault (logged); the other items are unaffected. Retry it alone.").model_dump()
     return entries
 
 
