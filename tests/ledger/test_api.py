@@ -214,3 +214,22 @@ def test_auditor_reports_usage_and_network_errors(tmp_path):
     assert code == 2 and "error:" in out
     code, out = audit(f"http://127.0.0.1:{free_port()}")
     assert code == 2 and "cannot reach" in out
+
+
+def test_auditor_notices_a_shrunken_ledger_and_accepts_an_unchanged_one(server, ledger_db, tmp_path):
+    state = tmp_path / "saved.txt"
+    key = str(cp.load_signer().verifier)
+    publish(ledger_db)
+    assert audit(server, "--key", key, "--state", str(state))[0] == 0
+    code, out = audit(server, "--key", key, "--state", str(state))  # nothing new: still consistent
+    assert code == 0 and "consistent with the saved checkpoint of size 9" in out
+    with session_scope(ledger_db) as s:
+        kept = [(leaf.kind, leaf.ref_table, leaf.ref_id, {"data": leaf.data}) for leaf in log.leaves(s, 0, 5)]
+    with engine_for(ledger_db).begin() as conn:
+        for table in ("ledger_leaves", "ledger_nodes", "ledger_head", "ledger_checkpoints"):
+            conn.execute(sa.text(f"DELETE FROM {table}"))
+    with session_scope(ledger_db) as s:
+        log.append_many(s, kept)
+    publish(ledger_db)
+    code, out = audit(server, "--key", key, "--state", str(state))
+    assert code == 1 and "the ledger shrank" in out
