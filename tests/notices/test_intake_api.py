@@ -106,3 +106,42 @@ def test_unknown_ids_are_404(client, role_keys):
     r = client.post("/v1/appeals", json={"decision_id": 999, "appellant": "notifier", "explanation": "x"},
                     headers=auth(role_keys, "submitter"))
     assert r.status_code == 404
+
+
+def jpeg(seed: int, quality: int = 90) -> str:
+    import base64
+    import io
+    import random
+
+    from PIL import Image, ImageDraw
+
+    rng = random.Random(seed)
+    img = Image.new("RGB", (320, 240), (rng.randrange(256), rng.randrange(256), rng.randrange(256)))
+    draw = ImageDraw.Draw(img)
+    for _ in range(25):
+        x, y = rng.randrange(300), rng.randrange(220)
+        draw.rectangle([x, y, x + rng.randrange(10, 120), y + rng.randrange(10, 120)],
+                       fill=(rng.randrange(256), rng.randrange(256), rng.randrange(256)))
+    buf = io.BytesIO()
+    img.save(buf, "JPEG", quality=quality)
+    return base64.b64encode(buf.getvalue()).decode()
+
+
+def test_media_is_hashed_on_receipt_and_groups_reencoded_copies(db_url, client, role_keys):
+    from vigil.store.cases import CaseContent
+
+    items = [{**notice("m1"), "content": {"id": "m1", "media": jpeg(1, 95)}},
+             {**notice("m2"), "content": {"id": "m2", "media": jpeg(1, 60)}},   # the same picture, re-encoded
+             {**notice("m3"), "content": {"id": "m3", "media": jpeg(2)}},
+             {**notice("m4"), "content": {"id": "m4", "media": "bm90IGFuIGltYWdl"}},   # "not an image"
+             {**notice("m5"), "content": {"id": "m5", "media": ""}},
+             {**notice("m6"), "content": {"id": "m6", "media": "@@@"}}]
+    r = client.post("/v1/notices/batch", json={"notices": items}, headers=auth(role_keys, "submitter"))
+    res = r.json()["results"]
+    assert [x["status"] for x in res] == [202, 202, 202, 422, 422, 422]
+    assert res[0]["case_id"] == res[1]["case_id"] != res[2]["case_id"]
+    assert "cannot be hashed" in res[3]["error"]["message"] and "base64" in res[5]["error"]["message"]
+    with session_scope(db_url) as s:
+        copies = s.scalars(sa.select(CaseContent).order_by(CaseContent.id)).all()
+        assert all(c.pdq and c.md5 and c.sha256 for c in copies)
+        assert [c.content_type for c in copies] == ["image"] * 3

@@ -5,15 +5,19 @@ Validation happens here, once, so the single and the batch endpoints accept exac
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from vigil import signals
+from vigil.signals.pdq import QUALITY_FLOOR
 
 MAX_TEXT_CHARS = 100_000  # a post or a comment; longer reports should send hashes or a URL
 MAX_EXPLANATION_CHARS = 10_000
+MAX_MEDIA_BASE64 = 16 * 1024 * 1024  # 12 MB of media; larger files should be hashed by the sender
 CONTENT_TYPES = ("text", "image", "video", "audio", "other")
 HASH_TYPES = ("pdq", "video_pdq", "md5", "sha256")
 
@@ -44,6 +48,9 @@ class ContentIn(Strict):
         None, description="Inferred from the hashes or text when not given.")
     text: str | None = Field(None, max_length=MAX_TEXT_CHARS)
     hashes: dict[str, str] = Field(default_factory=dict, description="Signal type -> value: pdq, video_pdq, md5, sha256.")
+    media: str | None = Field(None, max_length=MAX_MEDIA_BASE64, description=(
+        "The image or video itself, base64. Vigil hashes it on receipt and keeps only the hashes; sending "
+        "hashes (`vigil hash`) instead saves bandwidth."))
     uploader_id: str | None = Field(None, max_length=200, description="The uploader's account id on this service (for strikes).")
     views: int | None = Field(None, ge=0, le=10**15, description="The view count, as reach.")
 
@@ -58,6 +65,25 @@ class ContentIn(Strict):
                 raise ValueError(f"{name}: a hash is a string under 1 MB")
             out[name] = signals.get(name).validate(v)
         return out
+
+    @model_validator(mode="after")
+    def _hash_media(self) -> ContentIn:
+        if self.media is None:
+            return self
+        try:
+            data = base64.b64decode(self.media, validate=True)
+        except binascii.Error:
+            raise ValueError("media is not valid base64") from None
+        try:
+            found = signals.hash_bytes(data)
+        except signals.MediaError as e:
+            raise ValueError(f"media cannot be hashed: {e}") from None
+        for sig in reversed(found):  # for images, the whole frame's PDQ comes last (border crops first)
+            if sig.type == "pdq" and sig.quality is not None and sig.quality < QUALITY_FLOOR:
+                continue  # a flat or blank image: its PDQ would group unrelated content
+            self.hashes.setdefault(sig.type, sig.value)
+        self.media = None
+        return self
 
     def inferred_type(self) -> str:
         if self.type:
