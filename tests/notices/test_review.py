@@ -217,3 +217,25 @@ def test_retention_purges_removed_content_after_the_period(db_url, role_keys):
         assert c.content_text is None and c.purged_at is not None
         assert n.notifier_email is None and n.notifier_name is None and n.content_text is None
         assert s.scalar(sa.select(sa.func.count()).select_from(OutboxMessage).where(OutboxMessage.event == "purge")) == 1
+
+
+def test_explanation_the_statement_would_refuse_is_a_clear_error(db_url, client, role_keys):
+    case = open_case(client, role_keys, ("a", {"language": "en-GB"}))
+    r = client.post(f"/v1/cases/{case}/decision", headers=auth(role_keys, "reviewer"),
+                    json={**REMOVE, "explanation": "Reported by jane.doe@example.com, see her post."})
+    assert r.status_code == 422 and r.json()["error"]["code"] == "invalid_statement"
+    assert "personal data" in r.json()["error"]["message"]
+    r = client.post(f"/v1/cases/{case}/decision", headers=auth(role_keys, "reviewer"), json=REMOVE)
+    assert r.status_code == 201
+    with session_scope(db_url) as s:
+        [statement] = s.scalars(sa.select(Statement)).all()
+        assert statement.body["content_language"] == "EN"
+
+
+def test_ids_beyond_64_bits_are_refused_not_crashed(client, role_keys):
+    rev = auth(role_keys, "reviewer")
+    assert client.get(f"/v1/cases/{2**70}", headers=rev).status_code == 422
+    assert client.get("/v1/cases", params={"offset": 10**12}, headers=rev).status_code == 422
+    r = client.post("/v1/appeals", json={"decision_id": 2**70, "appellant": "notifier", "explanation": "x"},
+                    headers=auth(role_keys, "submitter"))
+    assert r.status_code == 422

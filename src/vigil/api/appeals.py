@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
 from vigil.api.auth import Principal, require
-from vigil.api.cases import DecisionBody, api_error
+from vigil.api.cases import MAX_ID, DecisionBody, Id, api_error
 from vigil.api.deps import get_session
 from vigil.api.errors import responses
 from vigil.cases import policy
@@ -27,7 +27,7 @@ class Strict(BaseModel):
 
 
 class AppealBody(Strict):
-    decision_id: int
+    decision_id: int = Field(ge=1, le=MAX_ID)
     appellant: Literal["uploader", "notifier"]
     explanation: str = Field(min_length=1, max_length=10_000)
 
@@ -41,7 +41,7 @@ class AppealDecisionBody(Strict):
 class AppealOut(BaseModel):
     model_config = ConfigDict(extra="allow")
     id: int
-    decision_id: int
+    decision_id: int = Field(ge=1, le=MAX_ID)
     case_id: int
     appellant: str
     state: str
@@ -60,14 +60,14 @@ def lodge(body: AppealBody, session: Session = Depends(get_session), _: Principa
 def list_appeals(session: Session = Depends(get_session), principal: Principal = Depends(review),
                  state: Literal["open", "upheld", "reversed"] | None = "open",
                  mine: bool = Query(False, description="Only appeals you may decide (you did not make the decision)."),
-                 limit: int = Query(100, ge=1, le=500), offset: int = Query(0, ge=0)) -> Any:
+                 limit: int = Query(100, ge=1, le=500), offset: int = Query(0, ge=0, le=10**9)) -> Any:
     """Appeals, oldest first."""
     return appeals.list_appeals(session, state=state, decidable_by=principal.key_id if mine else None,
                                 limit=limit, offset=offset)
 
 
 @router.post("/{appeal_id}/decision", response_model=AppealOut, responses=responses(403, 404, 409))
-def decide(appeal_id: int, body: AppealDecisionBody, session: Session = Depends(get_session),
+def decide(appeal_id: Id, body: AppealDecisionBody, session: Session = Depends(get_session),
            principal: Principal = Depends(review)) -> Any:
     """Uphold or reverse. Reversing a restriction restores the content; 403 if you made the original decision."""
     try:

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Path, Query
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
@@ -17,6 +17,8 @@ from vigil.review.errors import ReviewError
 from vigil.roles import Permission
 
 router = APIRouter(tags=["cases"])
+MAX_ID = 2**63 - 1  # ids are 64-bit; larger numbers cannot name anything
+Id = Annotated[int, Path(ge=1, le=MAX_ID)]
 review = require(Permission.REVIEW)
 approver = require(Permission.APPROVE_DISCLOSURE)
 
@@ -82,14 +84,14 @@ def list_cases(session: Session = Depends(get_session), _: Principal = Depends(r
                state: Literal["open", "claimed", "decided", "appealed"] | None = Query(None, description="Default: open and claimed."),
                source: Literal["user", "trusted_flagger", "authority_order"] | None = None,
                category: str | None = Query(None, max_length=64), language: str | None = Query(None, max_length=16),
-               limit: int = Query(100, ge=1, le=queue.MAX_LIMIT), offset: int = Query(0, ge=0)) -> Any:
+               limit: int = Query(100, ge=1, le=queue.MAX_LIMIT), offset: int = Query(0, ge=0, le=10**9)) -> Any:
     """Cases in priority order (authority orders, trusted flaggers, then score), each with its deadline and time left."""
     return queue.list_cases(session, queue=queue_name, state=state, source=source, category=category,
                             language=language, limit=limit, offset=offset)
 
 
 @router.get("/v1/cases/{case_id}", responses=responses(404))
-def get_case(case_id: int, session: Session = Depends(get_session), _: Principal = Depends(review)) -> dict:
+def get_case(case_id: Id, session: Session = Depends(get_session), _: Principal = Depends(review)) -> dict:
     """A case with its evidence (bank matches, text hits), notices, copies and near-duplicates, decisions and appeals."""
     try:
         return queue.get_case(session, case_id)
@@ -98,7 +100,7 @@ def get_case(case_id: int, session: Session = Depends(get_session), _: Principal
 
 
 @router.post("/v1/cases/{case_id}/claim", response_model=CaseOut, responses=responses(404, 409))
-def claim(case_id: int, session: Session = Depends(get_session), principal: Principal = Depends(review)) -> Any:
+def claim(case_id: Id, session: Session = Depends(get_session), principal: Principal = Depends(review)) -> Any:
     """Lock the case to you for the configured time (claiming again extends it). 409 if someone else holds it."""
     try:
         return queue.claim(session, case_id, principal.key_id, policy=policy.current())
@@ -107,7 +109,7 @@ def claim(case_id: int, session: Session = Depends(get_session), principal: Prin
 
 
 @router.post("/v1/cases/{case_id}/release", response_model=CaseOut, responses=responses(404))
-def release(case_id: int, session: Session = Depends(get_session), principal: Principal = Depends(review)) -> Any:
+def release(case_id: Id, session: Session = Depends(get_session), principal: Principal = Depends(review)) -> Any:
     """Give your claim back to the queue."""
     try:
         return queue.release(session, case_id, principal.key_id)
@@ -116,7 +118,7 @@ def release(case_id: int, session: Session = Depends(get_session), principal: Pr
 
 
 @router.post("/v1/cases/{case_id}/decision", response_model=DecisionOut, status_code=201, responses=responses(404, 409))
-def decide(case_id: int, body: DecisionBody, session: Session = Depends(get_session),
+def decide(case_id: Id, body: DecisionBody, session: Session = Depends(get_session),
            principal: Principal = Depends(review)) -> Any:
     """Decide the whole case: every copy gets the action, every uploader and notifier is told, with a statement of reasons."""
     try:
@@ -127,7 +129,7 @@ def decide(case_id: int, body: DecisionBody, session: Session = Depends(get_sess
 
 
 @router.post("/v1/cases/{case_id}/disclosures", status_code=201, responses=responses(404))
-def request_disclosure(case_id: int, body: DisclosureBody, session: Session = Depends(get_session),
+def request_disclosure(case_id: Id, body: DisclosureBody, session: Session = Depends(get_session),
                        principal: Principal = Depends(review)) -> dict:
     """Ask to disclose the case to an authority. Nothing is sent until a second person, a senior reviewer, approves."""
     try:
@@ -145,14 +147,14 @@ def list_disclosures(session: Session = Depends(get_session), _: Principal = Dep
 
 
 @router.post("/v1/disclosures/{disclosure_id}/approve", responses=responses(404, 409))
-def approve_disclosure(disclosure_id: int, session: Session = Depends(get_session),
+def approve_disclosure(disclosure_id: Id, session: Session = Depends(get_session),
                        principal: Principal = Depends(approver)) -> dict:
     """Second approval (senior reviewer, not the requester): the disclosure is ledgered and sent."""
     return _decide_disclosure(session, disclosure_id, principal, True)
 
 
 @router.post("/v1/disclosures/{disclosure_id}/reject", responses=responses(404, 409))
-def reject_disclosure(disclosure_id: int, session: Session = Depends(get_session),
+def reject_disclosure(disclosure_id: Id, session: Session = Depends(get_session),
                       principal: Principal = Depends(approver)) -> dict:
     """Refuse the disclosure; the refusal is recorded and nothing is sent."""
     return _decide_disclosure(session, disclosure_id, principal, False)

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from vigil import outbox
 from vigil.api.auth import Principal, require
+from vigil.api.cases import Id
 from vigil.api.deps import get_session
 from vigil.api.errors import ApiError, responses
 from vigil.cases.clock import utc
@@ -50,7 +51,7 @@ def view(m: OutboxMessage) -> dict:
 def list_deliveries(session: Session = Depends(get_session), _: Principal = Depends(admin),
                     state: Literal["pending", "delivered", "dead"] | None = None,
                     event: str | None = Query(None, max_length=32),
-                    limit: int = Query(100, ge=1, le=1000), offset: int = Query(0, ge=0)) -> dict:
+                    limit: int = Query(100, ge=1, le=1000), offset: int = Query(0, ge=0, le=10**9)) -> dict:
     """Deliveries, newest first, with counts by state (a non-zero `dead` needs an operator)."""
     counts = {s: 0 for s in outbox.STATES}
     counts.update(session.execute(sa.select(OutboxMessage.state, sa.func.count()).group_by(OutboxMessage.state)).all())
@@ -64,7 +65,7 @@ def list_deliveries(session: Session = Depends(get_session), _: Principal = Depe
 
 
 @router.post("/{message_id}/retry", response_model=DeliveryOut, responses=responses(404))
-def retry(message_id: int, session: Session = Depends(get_session), _: Principal = Depends(admin)) -> dict:
+def retry(message_id: Id, session: Session = Depends(get_session), _: Principal = Depends(admin)) -> dict:
     """Give a dead delivery a fresh set of attempts, after fixing the receiver."""
     m = outbox.retry(session, message_id)
     if m is None:

@@ -20,7 +20,7 @@ from vigil.cases.policy import CasePolicy
 from vigil.ledger.log import append_row
 from vigil.review.errors import ReviewError, not_found
 from vigil.store.cases import Case, CaseContent, Decision, Notice, NotifierRecord, Strike
-from vigil.transparency.sor import DecisionFacts, record_statement
+from vigil.transparency.sor import DecisionFacts, StatementError, record_statement
 
 ACTIONS = ("remove", "disable", "restrict", "label", "no_action")
 VIOLATIONS = frozenset({"remove", "disable", "restrict"})  # confirmed violations: these count as strikes
@@ -28,6 +28,7 @@ WITHHELD = frozenset({"remove", "disable"})  # content taken out of reach: kept 
 GROUNDS = ("legal", "contractual")
 MAX_EXPLANATION = 5000  # the Transparency Database's limit on decision_facts
 COUNTRY = re.compile(r"^[A-Z]{2}$")
+ISO_639_1 = re.compile(r"^[A-Za-z]{2}$")
 REDRESS = ("You may appeal this decision free of charge within six months (DSA Art. 20), "
            "use out-of-court dispute settlement (Art. 21), or go to court.")
 
@@ -136,13 +137,18 @@ def record(session: Session, case: Case, d: DecisionIn, contents: list[CaseConte
     evidence = case.evidence or {}
     detected = bool(evidence.get("matches")) or (evidence.get("text") or {}).get("verdict") in ("violating", "review")
     statements: dict[int, dict] = {}
+    language = case.language[:2].upper() if case.language and ISO_639_1.match(case.language[:2]) else None
     for c in contents:
-        row = record_statement(session, DecisionFacts(
-            puid=f"vigil-d{decision.id}-c{c.id}", action=d.action, territorial_scope=d.territorial_scope,
-            ground_type=d.ground_type, ground_reference=d.ground_reference, explanation=d.explanation,
-            content_type=[c.content_type], content_date=utc(c.first_seen_at).date(), decision_date=at.date(),
-            source=case.source, automated_detection=automated or detected,
-            automated_decision="fully" if automated else "not", category=None, language=case.language))
+        try:
+            row = record_statement(session, DecisionFacts(
+                puid=f"vigil-d{decision.id}-c{c.id}", action=d.action, territorial_scope=d.territorial_scope,
+                ground_type=d.ground_type, ground_reference=d.ground_reference, explanation=d.explanation,
+                content_type=[c.content_type], content_date=min(utc(c.first_seen_at).date(), at.date()),
+                decision_date=at.date(), source=case.source, automated_detection=automated or detected,
+                automated_decision="fully" if automated else "not", category=None, language=language))
+        except StatementError as e:
+            raise ReviewError(422, "invalid_statement", "the statement of reasons would be refused: "
+                              f"{'; '.join(e.errors)}; reword the explanation or ground", "explanation") from None
         if row is not None:
             statements[c.id] = row.body
 
