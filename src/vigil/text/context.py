@@ -211,7 +211,8 @@ def protected_for(
         if kind in THREAT_ONLY and not threat:
             continue
         for cue, s, e in items:
-            if cue_key(cue) in own_cues or (hit_start <= s and e <= hit_end):
+            # A lexicon match never protects itself; a threat's span is its whole clause, whose words may.
+            if cue_key(cue) in own_cues or (not threat and hit_start <= s and e <= hit_end):
                 continue
             found.append((kind, cue))
             break

