@@ -1,6 +1,6 @@
 """Load test of the HTTP service: requests per second and p50/p95/p99 latency for three kinds of check.
 
-    .venv/bin/python bench/service_load.py [--bank-size 1000000] [--workers 2] [--connections 16] [--duration 10]
+    .venv/bin/python bench/service_load.py [--bank-size 1000000] [--workers 2] [--connections 4,16] [--duration 10] [--db URL]
 
 It builds a database (SQLite under a temporary folder unless --db is given) with one PDQ bank of
 --bank-size random hashes, starts `vigil serve` on loopback, and drives it from a separate process:
@@ -10,6 +10,8 @@ client, is what gets measured (both share this machine's cores, so the figures a
 Scenarios: text checks (short English and Chinese messages, lexicon and context only: no
 embeddings); checks of a precomputed PDQ hash (half near-copies of bank entries, half random)
 against the bank; and image uploads (multipart JPEG, 640x480, hashed in the request).
+Each runs at every --connections level, so the table shows what concurrency does to latency.
+Pass --db to keep the database; a later run with the same --db reuses its bench bank.
 """
 
 from __future__ import annotations
@@ -202,7 +204,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--bank-size", type=int, default=1_000_000)
     ap.add_argument("--workers", type=int, default=2)
-    ap.add_argument("--connections", type=int, default=8)
+    ap.add_argument("--connections", default="4,16", help="concurrent keep-alive connections; a comma list runs each")
     ap.add_argument("--duration", type=float, default=10.0, help="seconds measured per scenario (after 2 s warm-up)")
     ap.add_argument("--db", help="database URL (default: a SQLite file in a temporary folder)")
     ap.add_argument("--scenarios", default="text,pdq,image")
@@ -213,6 +215,7 @@ def main() -> None:
     from vigil.store.db import session_scope, upgrade
 
     rng = random.Random(4)
+    load = os.getloadavg()[0]  # the machine is shared: say how busy it was
     tmp = Path(tempfile.mkdtemp(prefix="vigil-bench-"))
     db_url = args.db or f"sqlite:///{tmp / 'bench.db'}"
     print(f"setting up {db_url.split('@')[-1]}", flush=True)
@@ -251,25 +254,26 @@ def main() -> None:
                     reqs.append(http_request("/v1/check", body, ctype, key))
             else:
                 raise SystemExit(f"unknown scenario {scenario!r}; use text, pdq, image")
-            stats = drive(url, reqs, args.connections, 2.0, args.duration)
-            rows.append((scenario, stats))
-            print(f"  {scenario}: {stats['rps']:.0f} req/s", flush=True)
+            for connections in [int(c) for c in str(args.connections).split(",")]:
+                stats = drive(url, reqs, connections, 2.0, args.duration)
+                rows.append((scenario, connections, stats))
+                print(f"  {scenario}, {connections} connections: {stats['rps']:.0f} req/s", flush=True)
     finally:
         proc.terminate()
         proc.wait(30)
 
     print()
-    print(f"POST /v1/check on loopback, {args.workers} workers, {args.connections} connections, {args.duration:.0f} s per scenario, "
-          f"PDQ bank of {args.bank_size:,}, {os.cpu_count()} cores")
-    print(f"{'scenario':<10}{'requests':>10}{'req/s':>10}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}  {'statuses':<18}{'target'}")
-    for scenario, s in rows:
+    print(f"POST /v1/check on loopback, {args.workers} workers, {args.duration:.0f} s per row, PDQ bank of {len(values):,}, "
+          f"{os.cpu_count()} cores, load average before the run {load:.1f}")
+    print(f"{'scenario':<10}{'conns':>6}{'requests':>10}{'req/s':>10}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}  {'statuses':<18}{'target'}")
+    for scenario, connections, s in rows:
         target = TARGETS.get(scenario)
         verdict = ""
         if target:
             ok = s["rps"] >= target[0] and s["p99"] < target[1]
             verdict = f">= {target[0]} req/s, p99 < {target[1] * 1000:.0f} ms: {'met' if ok else 'MISSED'}"
         statuses = ",".join(f"{k}:{v}" for k, v in sorted(s["statuses"].items()))
-        print(f"{scenario:<10}{s['requests']:>10}{s['rps']:>10.0f}{s['p50'] * 1000:>9.2f}{s['p95'] * 1000:>9.2f}{s['p99'] * 1000:>9.2f}  {statuses:<18}{verdict}")
+        print(f"{scenario:<10}{connections:>6}{s['requests']:>10}{s['rps']:>10.0f}{s['p50'] * 1000:>9.2f}{s['p95'] * 1000:>9.2f}{s['p99'] * 1000:>9.2f}  {statuses:<18}{verdict}")
 
 
 if __name__ == "__main__":

@@ -193,7 +193,7 @@ class MatcherHolder:
         def build() -> None:
             try:
                 self.get()
-                detector(self.app)
+                detector(self.app).check("warm-up 预热")  # loads the lexicon and the Chinese segmenter now, not in a request
             except Exception:  # recorded in self.error; /readyz reports it and the next check retries
                 pass
 
