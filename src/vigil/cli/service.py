@@ -22,7 +22,7 @@ def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on. The default, loopback, keeps the service private to this machine.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(min=0, max=65535, help="TCP port.")] = 8000,
     workers: Annotated[int, typer.Option(min=1, max=64, help="Worker processes. Each holds its own match index; bank changes reach all within 1 s.")] = 1,
-    rate_limit: Annotated[Optional[str], typer.Option(help="Per key and worker: '100/s', '6000/min', or 'off'. Env: VIGIL_RATE_LIMIT.")] = None,
+    rate_limit: Annotated[Optional[str], typer.Option(help="Requests per key and worker: '100/s' (the default), '6000/min', or 'off'. Env: VIGIL_RATE_LIMIT.")] = None,
     max_media_bytes: Annotated[Optional[int], typer.Option(min=1, help="Largest media accepted, in bytes (default 50 MB). Env: VIGIL_MAX_MEDIA_BYTES.")] = None,
     embeddings: Annotated[bool, typer.Option(help="Let text detection use sentence embeddings where the lexicon leaves doubt. Env: VIGIL_TEXT_EMBEDDINGS=off.")] = True,
 ) -> None:
