@@ -98,3 +98,12 @@ def test_import_format_must_be_known(admin):
     r = admin.post("/v1/banks/f/import?format=xml", content=b"<x/>")
     assert r.status_code == 422 and r.json()["error"]["field"] == "format"
     assert admin.post("/v1/banks/nope/import?format=te_csv", content=b"").status_code == 404
+
+
+def test_lone_surrogates_and_invalid_utf8_are_422(admin):
+    headers = {"Content-Type": "application/json"}
+    r = admin.post("/v1/banks", content=b'{"name": "s", "description": "\\ud800x"}', headers=headers)
+    assert r.status_code == 422 and r.json()["error"]["field"] == "description"
+    r = admin.post("/v1/banks", content=b'{"name": "s\xff"}', headers=headers)
+    assert r.status_code == 422 and r.json()["error"]["code"] == "invalid_request"
+    assert admin.get("/v1/banks").json() == []
