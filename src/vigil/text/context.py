@@ -114,15 +114,15 @@ IN_GROUP: tuple[str, ...] = ("brothers", "brother", "akhi", "akhawat", "ikhwan",
 # in-group address of a recruiter: a cue found inside one of these does not count. "Our brothers"
 # is left alone, since it is how a movement speaks of its members.
 _KINSHIP = re.compile(
-    r"\b(?:my|his|her|your|their|[a-z]+'s)\s+(?:(?:older|younger|big|little|two|three|twin|own)\s+)?(?:brothers?|bros?)\b"
-    r"|\b(?:brothers?|bros?) and (?:i|me|sisters?)\b|\b(?:i|me|sisters?) and (?:my )?(?:brothers?|bros?)\b"
+    r"\b(?:my|his|her|your|their|[a-z]+'s)\s+(?:(?:older|younger|big|little|two|three|twin|own)\s+)?brothers?\b"
+    r"|\bbrothers? and (?:i|me|sisters?)\b|\b(?:i|me|sisters?) and (?:my )?brothers?\b"
     r"|兄弟(?:俩|倆|几个|两个|三个|姐妹)|(?:亲|表|堂)兄弟"
 )
 
 
 def kinship_spans(text: str) -> list[tuple[int, int]]:
     """Spans of normalised text where "brother(s)" / 兄弟 means family members."""
-    return [m.span() for m in _KINSHIP.finditer(text)] if ("brother" in text or "bro" in text or "兄弟" in text) else []
+    return [m.span() for m in _KINSHIP.finditer(text)] if ("brother" in text or "兄弟" in text) else []
 
 
 _QUOTE_PAIRS = {"“": "”", "「": "」", "『": "』", "‘": "’", '"': '"', "《": "》", "«": "»"}
