@@ -347,3 +347,36 @@ def test_video_bank_matches_by_share_of_frames(db_url):
     assert m.match([Signal("video_pdq", mostly_other)]) == []
     low_quality = encode([Frame(h, 10) for h in frames])
     assert m.match([Signal("video_pdq", low_quality)]) == []
+
+
+def test_a_writer_committing_late_is_not_skipped(db_url):
+    """Change ids must become visible in order, or a matcher that read past a late writer's id would skip it."""
+    import threading
+
+    with session_scope(db_url) as s:
+        service.create_bank(s, "b")
+    m = Matcher(db_url)
+    assert m.match([pdq(A)]) == []
+    holding = threading.Event()
+
+    def slow_writer():
+        with session_scope(db_url) as s:
+            service.add_entry(s, "b", "pdq", A)
+            holding.set()
+            time.sleep(1.0)
+
+    def fast_writer():
+        with session_scope(db_url) as s:
+            service.add_entry(s, "b", "pdq", B)
+
+    slow = threading.Thread(target=slow_writer)
+    slow.start()
+    holding.wait(10)
+    fast = threading.Thread(target=fast_writer)
+    fast.start()
+    time.sleep(0.4)
+    m.refresh()
+    slow.join()
+    fast.join()
+    m.refresh()
+    assert {x.value for x in m.match([pdq(A), pdq(B)])} == {A, B}
