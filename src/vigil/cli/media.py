@@ -94,7 +94,7 @@ def hash_command(
 
 def scan_command(
     paths: Annotated[list[Path], typer.Argument(help="Files and folders (searched recursively).", show_default=False)],
-    bank: Annotated[Optional[list[str]], typer.Option("--bank", "-b", help="Bank to match against (repeat for several). Default: every bank.")] = None,
+    bank: Annotated[Optional[list[str]], typer.Option("--bank", "-b", help="Bank to match against (repeat for several). Default: every bank. Negative banks always apply, suppressing their known false positives.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per file: path, signals, matches, error.")] = False,
     workers: Annotated[Optional[int], typer.Option("--workers", "-w", min=1, help="Processes hashing in parallel. Default: one per core.")] = None,
     db: DbOption = None,
