@@ -75,3 +75,14 @@ def test_story_words_in_the_threat_clause_protect_it():
     d = Detector(embeddings=None)
     assert d.check("In chapter nine the cult leader orders his men to behead the apostates, and the heroine stops them.").verdict == "benign"
     assert d.check("We will behead the apostates tonight.").verdict == "violating"
+
+
+def test_without_wordfreq_cues_weigh_fully(monkeypatch):
+    from vigil.text import specificity
+
+    monkeypatch.setattr(specificity, "_zipf", lambda: None)
+    specificity.frequency_weight.cache_clear()
+    try:
+        assert specificity.frequency_weight("training") == 1.0
+    finally:
+        specificity.frequency_weight.cache_clear()
