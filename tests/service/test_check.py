@@ -210,3 +210,11 @@ def test_batch_runs_text_items_together(submitter):
     items = [{"content_id": str(i), "text": VIOLATING_TEXT if i % 3 == 0 else REPORTING_TEXT} for i in range(30)]
     results = submitter.post("/v1/check/batch", json={"items": items}).json()["results"]
     assert [r["result"]["verdict"] for r in results] == ["violating" if i % 3 == 0 else "benign" for i in range(30)]
+
+
+@pytest.mark.parametrize("filename", ["../../etc/passwd.jpg", "x" * 1000 + ".jpg", "<script>alert(1)</script>.jpg", "名前 ünïcode.jpg"])
+def test_hostile_filenames_are_only_labels(submitter, banked, image, filename):
+    r = submitter.post("/v1/check", data={"content_id": "f"}, files={"media": (filename, image, "image/jpeg")})
+    assert r.status_code == 200 and r.json()["verdict"] == "violating", r.text[:300]
+    bad = submitter.post("/v1/check", data={"content_id": "f"}, files={"media": (filename, b"not an image", "image/jpeg")})
+    assert bad.status_code == 422 and len(bad.json()["error"]["message"]) < 1000
