@@ -2,9 +2,11 @@
 
 The evidence comes from four places, cheapest first:
   1. lexicon terms matched on the normalised text (explicit phrases fire on their own);
-  2. code words, which fire only with their entry's context cues or general extremist markers near them;
+  2. code words, which fire only with their entry's context cues or general extremist markers near them,
+     each cue weighed by how specific it is (an everyday word or a cue listed for every code word counts half);
   3. a grammar of threats against a group, which needs no lexicon entry;
-  4. sentence embeddings, only for code words whose cues leave doubt.
+  4. sentence embeddings, only for code words whose cues leave doubt: is the message closer to the
+     entry's harmful examples than to the code word's ordinary sense?
 Protected speech (reporting, quotation, counter-speech, scholarship, fiction, worship) then
 lowers each piece of evidence. The verdict follows the highest remaining score.
 """
@@ -354,10 +356,10 @@ class Detector:
             return TextVerdict(BENIGN, 0.0, None, [], "No lexicon term, code word in context, or threat against a group was found.", sem, notes)
         top = hits[0]
         verdict = VIOLATING if top.score >= VIOLATING_AT else REVIEW if top.score >= REVIEW_AT else BENIGN
-        margin = next((c.margin for c in a.candidates if c.hit is top), None)
+        cand = next(c for c in a.candidates if c.hit is top)
         return TextVerdict(
             verdict, round(top.score, 3), top.category if verdict != BENIGN else None, hits,
-            _reason(verdict, top, margin, sem), sem, notes,
+            _reason(verdict, top, cand.margin, cand.doubt, sem), sem, notes,
         )
 
 
@@ -384,15 +386,15 @@ def _quote(s: str, limit: int = 80) -> str:
     return f"'{s[:limit]}…'" if len(s) > limit else f"'{s}'"
 
 
-def _reason(verdict: str, top: Hit, margin: float | None, semantic: str) -> str:
+def _reason(verdict: str, top: Hit, margin: float | None, weight: float, semantic: str) -> str:
     revealed = f", revealed by {', '.join(top.steps)} normalisation" if top.steps else ""
     cues = ", ".join(_quote(c) for c in top.cues)
     if top.kind == "threat":
         what = f"threat of violence against a group in {_quote(top.matched)} ({'; '.join(top.cues)})"
     elif top.kind == "coded":
         what = f"code word {_quote(top.matched)} ({top.lexicon_id}, {top.category}) with context cues {cues}{revealed}"
-        if margin is not None:
-            what += f" (semantic margin {margin:+.3f})"
+        if weight:
+            what += f" (cue weight {weight:.2f}" + (f", semantic margin {margin:+.3f})" if margin is not None else ")")
     else:
         what = f"{_quote(top.matched)} matching {top.lexicon_id} ({top.category}, {top.severity}){revealed}"
         if cues:

@@ -339,6 +339,11 @@ def _remap(fn, offsets):
     return repl
 
 
+_PASSES = (
+    (_SPLIT_LATIN, _split_repl), (_MASK, _drop), (_SPLIT_HAN, _drop), (_LEET_TOKEN, _leet_repl), (_LEET_SHORT, _leet_repl),
+)
+
+
 def normalize(text: str) -> Normalized:
     """Normalise text for matching. Pure, total: any str (lone surrogates too) gives a result."""
     if not isinstance(text, str):
@@ -351,14 +356,12 @@ def normalize(text: str) -> Normalized:
     leet_used = False
     for _ in range(3):  # a leet letter can complete a split or a mask, and the other way round
         before = cur
-        for pattern, fn in ((_SPLIT_LATIN, _split_repl), (_MASK, _drop), (_SPLIT_HAN, _drop), (_LEET_TOKEN, _leet_repl)):
-            if pattern.search(cur):
+        for pattern, fn in _PASSES:
+            if (pattern is not _LEET_SHORT or leet_used) and pattern.search(cur):
                 leet_used = leet_used or pattern is _LEET_TOKEN
                 cur, offsets = _apply(cur, offsets, pattern, _remap(fn, offsets))
         if cur == before:
             break
-    if leet_used and _LEET_SHORT.search(cur):
-        cur, offsets = _apply(cur, offsets, _LEET_SHORT, _remap(_leet_repl, offsets))
     if not cur.isascii() and _HAN_RE.search(cur):
         cur, offsets = _compose(cur, offsets)
     if _REPEATED.search(cur):
