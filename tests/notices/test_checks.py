@@ -56,9 +56,9 @@ def test_checks_run_once_per_case_not_per_notice(db_url, monkeypatch):
     calls = []
     real = checks.check
 
-    def counting(db_url_, contents, categories):
+    def counting(db_url_, contents, categories, checkers):
         calls.append(len(contents))
-        return real(db_url_, contents, categories)
+        return real(db_url_, contents, categories, checkers)
 
     monkeypatch.setattr(checks, "check", counting)
     ingest(db_url, [notice("c1", hashes={"md5": MD5})] * 5 + [notice("c2")])

@@ -2,6 +2,7 @@
 
 import itertools
 import random
+import string
 import threading
 
 from hypothesis import HealthCheck, given, settings
@@ -23,6 +24,8 @@ def materialise(spec, run: int, seed: int):
     of each other and unrelated clusters (random bases) are ~128 bits apart.
     """
     rng = random.Random(seed * 1000 + run)
+    # Distinct letters, no digits: a run's marker survives text normalisation (leetspeak, repeats) unchanged.
+    marker = "".join(random.Random(run).sample(string.ascii_lowercase, 8))
     bases = {c: rng.randbytes(32).hex() for c in range(6)}
     flips = random.Random(seed)  # the same variants in every run
     variants = {(c, v): flips.sample(range(256), 15) for c in range(6) for v in range(4)}
@@ -34,7 +37,7 @@ def materialise(spec, run: int, seed: int):
         elif kind == "md5":
             out.append(notice(cid, hashes={"md5": f"{run:08x}{cluster:024x}"}))
         else:
-            out.append(notice(cid, text=TEXT_FORMS[variant % 3].format(w=f"{WORDS[cluster % 5]} r{run}")))
+            out.append(notice(cid, text=TEXT_FORMS[variant % 3].format(w=f"{WORDS[cluster % 5]} {marker}")))
     return out
 
 

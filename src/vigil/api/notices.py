@@ -16,7 +16,9 @@ from sqlalchemy.orm import Session
 from vigil.api.auth import Principal, charge, require
 from vigil.api.deps import get_session
 from vigil.api.errors import ApiError, describe, field_of, responses
+from vigil.api import check
 from vigil.cases import policy
+from vigil.cases.checks import Checkers
 from vigil.cases.intake import IntakeError, ingest
 from vigil.cases.notice import NoticeIn
 from vigil.roles import Permission
@@ -64,6 +66,11 @@ class BatchOut(BaseModel):
     results: list[BatchItem]
 
 
+def checkers(request: Request) -> Checkers:
+    """The service's own matcher and detector (one of each per process, as /v1/check uses them)."""
+    return Checkers(matcher=check.holder(request.app).get(), detector=check.detector(request.app))
+
+
 def _item_error(e: ValidationError) -> dict:
     err = e.errors()[0]
     message = describe(err)
@@ -73,7 +80,8 @@ def _item_error(e: ValidationError) -> dict:
 
 
 @router.post("", status_code=202, response_model=NoticeAccepted, responses=responses(409, 422))
-def submit_notice(notice: NoticeIn, session: Session = Depends(get_session), _: Principal = Depends(notify),
+def submit_notice(notice: NoticeIn, request: Request, session: Session = Depends(get_session),
+                  _: Principal = Depends(notify),
                   idempotency_key: str | None = Header(None, alias="Idempotency-Key", max_length=200)):
     """Submit a notice (DSA Art. 16) or a removal order (TCO). 202 once it is stored, with a receipt."""
     if idempotency_key:
@@ -81,7 +89,7 @@ def submit_notice(notice: NoticeIn, session: Session = Depends(get_session), _: 
             raise ApiError(422, "invalid_request", "The Idempotency-Key header and the body's idempotency_key differ; "
                            "send one of them.", "idempotency_key")
         notice = notice.model_copy(update={"idempotency_key": idempotency_key})
-    [result] = ingest(session, [notice], policy=policy.current())
+    [result] = ingest(session, [notice], policy=policy.current(), checkers=checkers(request))
     if isinstance(result, IntakeError):
         raise ApiError(409, result.code, str(result), "idempotency_key")
     return JSONResponse(result.to_dict(), status_code=202)
@@ -100,7 +108,7 @@ def submit_batch(batch: BatchIn, request: Request, session: Session = Depends(ge
             valid.append((i, NoticeIn.model_validate(raw)))
         except ValidationError as e:
             results[i] = {"index": i, "status": 422, "error": _item_error(e)}
-    outcomes = ingest(session, [n for _, n in valid], policy=policy.current()) if valid else []
+    outcomes = ingest(session, [n for _, n in valid], policy=policy.current(), checkers=checkers(request)) if valid else []
     for (i, _), out in zip(valid, outcomes):
         if isinstance(out, IntakeError):
             results[i] = {"index": i, "status": 409, "error": {"code": out.code, "message": str(out), "field": "idempotency_key"}}

@@ -54,16 +54,26 @@ def is_crisis(labels: dict, category: str | None) -> bool:
     return bool(values & CRISIS_LABELS) or (category or "") in CRISIS_LABELS
 
 
-def check(db_url: str, contents: list[ContentIn], categories: list[str | None]) -> list[Evidence]:
+@dataclass(frozen=True)
+class Checkers:
+    """The matcher and detector a process already holds (the service shares its own); None: this module's."""
+
+    matcher: object | None = None
+    detector: object | None = None
+
+
+def check(db_url: str, contents: list[ContentIn], categories: list[str | None],
+          checkers: Checkers = Checkers()) -> list[Evidence]:
     """Evidence for each content: its bank matches, and one detector pass over all the texts."""
     signals = [[Signal(t, v, None) for t, v in c.hashes.items()] for c in contents]
-    matcher = matcher_for(db_url) if any(signals) else None
+    matcher = (checkers.matcher or matcher_for(db_url)) if any(signals) else None
     texts = [(i, c.text) for i, c in enumerate(contents) if c.text]
     verdicts = {}
     if texts:
         from vigil.text.detect import Detector
 
-        verdicts = dict(zip([i for i, _ in texts], Detector.default().check_many([t for _, t in texts])))
+        detector = checkers.detector or Detector.default()
+        verdicts = dict(zip([i for i, _ in texts], detector.check_many([t for _, t in texts])))
     out = []
     for i, (group, category) in enumerate(zip(signals, categories)):
         matches = matcher.match(group) if group else []

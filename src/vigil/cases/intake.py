@@ -85,7 +85,7 @@ def db_url_of(session: Session) -> str:
 
 
 def ingest(session: Session, notices: list[NoticeIn], *, policy: CasePolicy, now: datetime | None = None,
-           db_url: str | None = None) -> list[Receipt | IntakeError]:
+           db_url: str | None = None, checkers: checks.Checkers = checks.Checkers()) -> list[Receipt | IntakeError]:
     """Take `notices` (already validated); one Receipt or IntakeError per notice, in order."""
     now = now or utc_now()
     db_url = db_url or db_url_of(session)
@@ -117,7 +117,7 @@ def ingest(session: Session, notices: list[NoticeIn], *, policy: CasePolicy, now
                 first_in_batch[k] = i
             new.append(i)
     if new:
-        _ingest_new(session, notices, digests, new, results, policy=policy, now=now, db_url=db_url)
+        _ingest_new(session, notices, digests, new, results, policy=policy, now=now, db_url=db_url, checkers=checkers)
     for i, j in later:
         first = results[j]
         if isinstance(first, Receipt) and first.digest == digests[i]:
@@ -129,7 +129,7 @@ def ingest(session: Session, notices: list[NoticeIn], *, policy: CasePolicy, now
 
 
 def _ingest_new(session: Session, notices: list[NoticeIn], digests: list[str], new: list[int],
-                results: list, *, policy: CasePolicy, now: datetime, db_url: str) -> None:
+                results: list, *, policy: CasePolicy, now: datetime, db_url: str, checkers: checks.Checkers) -> None:
     items = [notices[i] for i in new]
     keys: list[ContentKeys] = [content_keys(n.content) for n in items]
 
@@ -225,7 +225,7 @@ def _ingest_new(session: Session, notices: list[NoticeIn], digests: list[str], n
 
     # 5. New cases: checked once, routed, prioritised.
     leads = [items[ps[0]] for ps in fresh]
-    evidence = checks.check(db_url, [n.content for n in leads], [n.category for n in leads]) if fresh else []
+    evidence = checks.check(db_url, [n.content for n in leads], [n.category for n in leads], checkers) if fresh else []
     case_rows = []
     for ps, lead, ev in zip(fresh, leads, evidence):
         members = [items[p] for p in ps]
