@@ -22,6 +22,7 @@ import json
 import multiprocessing as mp
 import os
 import random
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -261,6 +262,7 @@ def main() -> None:
     finally:
         proc.terminate()
         proc.wait(30)
+        shutil.rmtree(tmp, ignore_errors=True)  # the throwaway database (unless --db) and the server's state folder
 
     print()
     print(f"POST /v1/check on loopback, {args.workers} workers, {args.duration:.0f} s per row, PDQ bank of {len(values):,}, "
