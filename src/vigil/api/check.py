@@ -11,6 +11,7 @@ to the thread pool would cost more than the work. Media and long text go to the 
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import json
@@ -42,6 +43,9 @@ MAX_SIGNALS = 100
 MAX_BATCH = 1000  # issue 4: a batch holds up to 1,000 items
 INLINE_TEXT_CHARS = 4_000  # below this, detection takes about a millisecond at most: run it on the event loop
 TEXT_BODY_ALLOWANCE = 12 * 1024 * 1024  # room in a JSON body for text and fields beside the base64 media
+# Media hashed at once per worker. Decoding and hashing are CPU-bound: more threads than this only
+# fight over the GIL and stretch every upload's latency (bench/service_load.py, image rows).
+MEDIA_SLOTS = 2
 
 Verdict = Literal["violating", "review", "benign"]
 
@@ -324,6 +328,13 @@ def is_light(item: CheckRequest, media: bytes | None) -> bool:
     return media is None and item.media is None and (item.text is None or len(item.text) <= INLINE_TEXT_CHARS)
 
 
+def media_slots(app: FastAPI) -> asyncio.Semaphore:
+    slots = getattr(app.state, "media_slots", None)
+    if slots is None:
+        slots = app.state.media_slots = asyncio.Semaphore(MEDIA_SLOTS)
+    return slots
+
+
 def json_response(data: Any, status: int = 200) -> Response:
     return Response(orjson.dumps(data), status_code=status, media_type="application/json")
 
@@ -401,8 +412,11 @@ async def check(request: Request, principal: Principal = Depends(require(Permiss
             media = decode_media(item.media, app.state.settings.max_media_bytes)
         if is_light(item, media) and holder(app).matcher is not None:
             result = run_check(app, item, media)
-        else:
+        elif media is None:
             result = await run_in_threadpool(run_check, app, item, media)
+        else:
+            async with media_slots(app):
+                result = await run_in_threadpool(run_check, app, item, media)
     except ItemFailure as f:
         raise ApiError(f.status, f.code, f.message, f.field) from None
     return json_response(result)
