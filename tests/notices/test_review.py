@@ -239,3 +239,31 @@ def test_ids_beyond_64_bits_are_refused_not_crashed(client, role_keys):
     r = client.post("/v1/appeals", json={"decision_id": 2**70, "appellant": "notifier", "explanation": "x"},
                     headers=auth(role_keys, "submitter"))
     assert r.status_code == 422
+
+
+def _ledger_findings(db_url):
+    from vigil.ledger import checkpoint
+    from vigil.ledger.verify import verify
+
+    with session_scope(db_url) as s:
+        return [f.kind for f in verify(s, [checkpoint.load_signer().verifier]).findings]
+
+
+def test_open_appeals_and_pending_disclosures_verify_cleanly(db_url, client, role_keys, tmp_path, monkeypatch):
+    monkeypatch.setenv("VIGIL_HOME", str(tmp_path))
+    case = open_case(client, role_keys, ("a", {}))
+    d = client.post(f"/v1/cases/{case}/decision", json=REMOVE, headers=auth(role_keys, "reviewer")).json()
+    r = client.post("/v1/appeals", json={"decision_id": d["id"], "appellant": "uploader", "explanation": "News."},
+                    headers=auth(role_keys, "submitter"))
+    assert r.status_code == 201, r.text
+    body = {"authority": "BKA", "legal_basis": "DSA Art. 18(1)", "reason": "Announces an attack tomorrow."}
+    assert client.post(f"/v1/cases/{case}/disclosures", json=body, headers=auth(role_keys, "senior")).status_code == 201
+    assert _ledger_findings(db_url) == []
+    r = client.post(f"/v1/appeals/{r.json()['id']}/decision", json={"outcome": "upheld", "explanation": "Praise, not news."},
+                    headers=auth(role_keys, "reviewer2"))
+    assert r.status_code == 200, r.text
+    assert _ledger_findings(db_url) == []
+    with session_scope(db_url) as s:
+        s.execute(sa.update(Decision).values(explanation="changed afterwards"))
+    findings = _ledger_findings(db_url)
+    assert findings and all(f == "row_changed" for f in findings), findings

@@ -8,6 +8,7 @@ sorted keys, UTF-8, no whitespace. The row's fields sit under "row" so that a fi
 from __future__ import annotations
 
 import enum
+import hashlib
 import json
 import uuid
 from datetime import date, datetime, timezone
@@ -90,9 +91,27 @@ def row_ref(row: Any) -> tuple[str, str]:
     return row.__table__.name, "/".join(str(part) for part in identity)
 
 
+def ledger_digests(cls: type) -> tuple[str, ...]:
+    """Free-text fields (e.g. a decision's explanation) ledgered as their SHA-256 only: tampering with them is
+    detected, yet the public ledger never carries text that might name a person."""
+    return tuple(getattr(cls, "__ledger_digests__", ()))
+
+
+def text_digest(value: str | None) -> str | None:
+    return None if value is None else hashlib.sha256(value.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def row_fields(cls: type, get) -> dict:
+    """The "row" part of a record, reading each attribute through `get` (an ORM row or a fetched tuple)."""
+    out = {f: get(f) for f in ledger_fields(cls)}
+    for f in ledger_digests(cls):
+        out[f + "_sha256"] = text_digest(get(f))
+    return out
+
+
 def row_record(kind: str, row: Any) -> dict:
     """The record of a row, as plain values; canonical_json gives it its one textual form."""
-    return {"kind": kind, "table": row.__table__.name, "row": {f: getattr(row, f) for f in ledger_fields(type(row))}}
+    return {"kind": kind, "table": row.__table__.name, "row": row_fields(type(row), lambda f: getattr(row, f))}
 
 
 def append_row(session: Session, kind: str, row: Any) -> int:

@@ -303,10 +303,10 @@ def _check_rows(session: Session, report: Report, refs: dict[tuple[str, str], tu
         fields = log.ledger_fields(cls)
         mapper = sa.inspect(cls)
         pending: dict[str, Iterable] = getattr(cls, "__ledger_pending__", {})
-        attrs = list(dict.fromkeys([*fields, *pending]))
+        attrs = list(dict.fromkeys([*fields, *log.ledger_digests(cls), *pending]))
         pk = [mapper.get_property_by_column(c).key for c in mapper.primary_key]
         columns = [mapper.attrs[a].columns[0] for a in attrs] + list(mapper.primary_key)
-        field_pos = [(f, attrs.index(f)) for f in fields]
+        pos = {a: i for i, a in enumerate(attrs)}
         pending_pos = [(attrs.index(f), tuple(allowed)) for f, allowed in pending.items()]
         pk_pos = list(range(len(attrs), len(attrs) + len(pk)))
         total = session.execute(sa.select(sa.func.count()).select_from(table)).scalar_one()
@@ -321,7 +321,7 @@ def _check_rows(session: Session, report: Report, refs: dict[tuple[str, str], tu
                                "outside Vigil, or its leaf was deleted", table=table.name, row_id=ref_id)
                 continue
             idx, kind, leaf = entry
-            record = {"kind": kind, "table": table.name, "row": {f: values[i] for f, i in field_pos}}
+            record = {"kind": kind, "table": table.name, "row": log.row_fields(cls, lambda f: values[pos[f]])}
             if merkle.leaf_hash(log.canonical_json(record).encode("utf-8")) != leaf:
                 mismatched.append((table.name, ref_id, idx, json.loads(log.canonical_json(record["row"]))))
             if done % CHUNK == 0:

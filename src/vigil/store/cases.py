@@ -109,13 +109,14 @@ class CaseKey(Base):
 
 
 class Decision(Base):
-    """A decision on a whole case. Ledgered without the explanation, which is free text."""
+    """A decision on a whole case. Its explanation is free text, so the ledger holds only its SHA-256."""
 
     __tablename__ = "decisions"
     __ledger_fields__ = (
         "id", "case_id", "action", "territorial_scope", "ground_type", "ground_reference",
         "automated", "content_ids", "appeal_id", "decided_at",
     )
+    __ledger_digests__ = ("explanation",)
 
     id: Mapped[int] = mapped_column(sa.Integer, primary_key=True)
     case_id: Mapped[int] = mapped_column(sa.ForeignKey("cases.id"), index=True)
@@ -136,6 +137,9 @@ class Appeal(Base):
 
     __tablename__ = "appeals"
     __ledger_fields__ = ("id", "decision_id", "case_id", "appellant", "state", "submitted_at", "decided_at", "new_decision_id")
+    # An appeal is ledgered when it is decided; until then its row has no leaf, and verification knows why.
+    __ledger_pending__ = {"state": ("open", "deciding")}
+    __ledger_digests__ = ("explanation", "outcome_explanation")
 
     id: Mapped[int] = mapped_column(sa.Integer, primary_key=True)
     decision_id: Mapped[int] = mapped_column(sa.ForeignKey("decisions.id"), index=True)
@@ -155,6 +159,8 @@ class Disclosure(Base):
 
     __tablename__ = "disclosures"
     __ledger_fields__ = ("id", "case_id", "authority", "legal_basis", "state", "requested_by", "approved_by", "requested_at", "approved_at")
+    # Only an approved disclosure reaches an authority, so only approval is ledgered.
+    __ledger_pending__ = {"state": ("requested", "rejected")}
 
     id: Mapped[int] = mapped_column(sa.Integer, primary_key=True)
     case_id: Mapped[int] = mapped_column(sa.ForeignKey("cases.id"), index=True)
