@@ -67,6 +67,9 @@ def check(db_url: str, contents: list[ContentIn], categories: list[str | None],
     """Evidence for each content: its bank matches, and one detector pass over all the texts."""
     signals = [[Signal(t, v, None) for t, v in c.hashes.items()] for c in contents]
     matcher = (checkers.matcher or matcher_for(db_url)) if any(signals) else None
+    if matcher is not None:
+        # One query per batch: a case opens against the banks as committed now, not as of the last 0.5 s poll.
+        matcher.refresh()
     texts = [(i, c.text) for i, c in enumerate(contents) if c.text]
     verdicts = {}
     if texts:
