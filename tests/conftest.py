@@ -13,6 +13,8 @@ import uuid
 import pytest
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
+# Tests drive webhook delivery themselves; the one test of the service's own delivery turns it on.
+os.environ.setdefault("VIGIL_OUTBOX_WORKER", "off")
 
 BACKEND = os.environ.get("VIGIL_TEST_DB", "sqlite")
 PG_ADMIN = os.environ.get("VIGIL_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")

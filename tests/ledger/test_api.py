@@ -87,19 +87,19 @@ def test_inclusion_and_consistency_proofs_verify(client, ledger_db, auditor_key)
 
 
 @pytest.mark.parametrize("path,params,status", [
-    ("/v1/ledger/proof/inclusion", {"index": 9, "size": 9}, 400),
-    ("/v1/ledger/proof/inclusion", {"index": 0, "size": 10}, 400),
-    ("/v1/ledger/proof/inclusion", {}, 400),
-    ("/v1/ledger/proof/inclusion", {"index": 1, "leaf_hash": "00" * 32, "size": 2}, 400),
-    ("/v1/ledger/proof/inclusion", {"leaf_hash": "zz", "size": 2}, 400),
+    ("/v1/ledger/proof/inclusion", {"index": 9, "size": 9}, 422),
+    ("/v1/ledger/proof/inclusion", {"index": 0, "size": 10}, 422),
+    ("/v1/ledger/proof/inclusion", {}, 422),
+    ("/v1/ledger/proof/inclusion", {"index": 1, "leaf_hash": "00" * 32, "size": 2}, 422),
+    ("/v1/ledger/proof/inclusion", {"leaf_hash": "zz", "size": 2}, 422),
     ("/v1/ledger/proof/inclusion", {"leaf_hash": "00" * 32, "size": 2}, 404),
     ("/v1/ledger/proof/inclusion", {"index": -1, "size": 2}, 422),
     ("/v1/ledger/proof/inclusion", {"index": "x", "size": 2}, 422),
     ("/v1/ledger/proof/inclusion", {"index": 10**30, "size": 2}, 422),
-    ("/v1/ledger/proof/inclusion", {"leaf_hash": "x" * 10_000, "size": 2}, 400),
+    ("/v1/ledger/proof/inclusion", {"leaf_hash": "x" * 10_000, "size": 2}, 422),
     ("/v1/ledger/proof/consistency", {"first": 1, "second": 2**63}, 422),
-    ("/v1/ledger/proof/consistency", {"first": 5, "second": 4}, 400),
-    ("/v1/ledger/proof/consistency", {"first": 1, "second": 99}, 400),
+    ("/v1/ledger/proof/consistency", {"first": 5, "second": 4}, 422),
+    ("/v1/ledger/proof/consistency", {"first": 1, "second": 99}, 422),
     ("/v1/ledger/proof/consistency", {"first": 1}, 404),  # no checkpoint yet to default to
 ])
 def test_bad_proof_requests_get_clear_errors(client, path, params, status):
@@ -118,7 +118,7 @@ def test_leaves_need_an_auditor_and_are_paged(client, auditor_key, ledger_db):
         assert base64.b64decode(leaf["leaf_hash"]) == merkle.leaf_hash(leaf["data"].encode())
     big = client.get("/v1/ledger/leaves", params={"start": 0, "end": 10**9}, headers=bearer(auditor_key["auditor"]))
     assert len(big.json()) == 9
-    assert client.get("/v1/ledger/leaves", params={"start": 5, "end": 2}, headers=bearer(auditor_key["auditor"])).status_code == 400
+    assert client.get("/v1/ledger/leaves", params={"start": 5, "end": 2}, headers=bearer(auditor_key["auditor"])).status_code == 422
     assert client.get("/v1/ledger/leaves", params={"start": 2**62}, headers=bearer(auditor_key["auditor"])).json() == []
     assert client.get("/v1/ledger/leaves", params={"start": 2**64}, headers=bearer(auditor_key["auditor"])).status_code == 422
 

@@ -160,3 +160,23 @@ def test_worker_thread_delivers_decisions_end_to_end(db_url, client, role_keys, 
     assert events == ["action", "notifier_notification", "uploader_notification"]
     action = next(d for d in receiver.deliveries if d["event"] == "action")["body"]
     assert action["contents"][0]["content_id"] == "c1" and action["action"] == "remove"
+
+
+def test_the_service_delivers_its_own_webhooks(db_url, receiver, role_keys, monkeypatch):
+    """`vigil serve` runs delivery itself when a webhook URL is configured: no separate worker needed."""
+    import time
+
+    from fastapi.testclient import TestClient
+
+    from vigil.api.app import ServiceSettings, create_app
+
+    monkeypatch.setenv("VIGIL_OUTBOX_WORKER", "on")
+    queue(db_url, n=3)
+    with TestClient(create_app(db_url, ServiceSettings(rate_limit=None))):
+        deadline = time.monotonic() + 15
+        while len(receiver.keys()) < 3 and time.monotonic() < deadline:
+            time.sleep(0.1)
+    assert receiver.keys() == {"action:0", "action:1", "action:2"}
+    assert receiver.bad_signatures == 0
+    with session_scope(db_url) as s:
+        assert set(s.scalars(sa.select(OutboxMessage.state))) == {"delivered"}

@@ -13,9 +13,6 @@ from vigil.roles import GRANTS, Role
 
 from .conftest import auth
 
-# Routes open to anyone that predate `Depends(public)`: the ledger's checkpoint, key and proofs, which
-# exist so that anyone can verify the ledger. New public routes declare `Depends(public)` instead.
-PUBLIC_BY_DESIGN = {"/v1/ledger/checkpoint", "/v1/ledger/key", "/v1/ledger/proof/inclusion", "/v1/ledger/proof/consistency"}
 # The console signs people in with its own session cookie (vigil.console.signin); only these pages are open.
 CONSOLE_OPEN = {"/console/login", "/console/static/{name}", "/console", "/console/"}
 
@@ -47,9 +44,7 @@ def test_every_api_route_against_every_role(app, client, role_keys):
             continue
         where = f"{method} {ctx.path}"
         needed = route_permissions(ctx)
-        if needed is None:
-            assert ctx.path in PUBLIC_BY_DESIGN, f"{where} declares no permission: add Depends(require(Permission.X)) or Depends(public)"
-            needed = frozenset()
+        assert needed is not None, f"{where} declares no permission: add Depends(require(Permission.X)) or Depends(public)"
         if not needed:
             for headers in ({}, auth("vigil_wrong"), *(auth(k) for k in role_keys.values())):
                 status = send(client, method, ctx.path, headers).status_code

@@ -34,12 +34,44 @@ class ServiceSettings:
         )
 
 
+OUTBOX_WORKER_ENV = "VIGIL_OUTBOX_WORKER"
+STATEMENTS_INTERVAL_SECONDS = 30.0
+
+
+def _off(value: str | None) -> bool:
+    return (value or "").strip().lower() in ("off", "0", "false", "no")
+
+
 @asynccontextmanager
 async def lifespan(app: FastAPI):
+    """Background work of a worker process: the match index, webhook delivery and statement submission.
+
+    Delivery runs when VIGIL_WEBHOOK_URL is set (VIGIL_OUTBOX_WORKER=off leaves it to `vigil outbox deliver`);
+    statements go to the Transparency Database when VIGIL_TDB_URL and VIGIL_TDB_TOKEN are set. Several workers
+    may run both: the outbox claims each message for one worker, and statements are claimed the same way.
+    """
+    import threading
+
+    from vigil import outbox
     from vigil.api import check
+    from vigil.transparency import submit
 
     check.start_matcher(app)
-    yield
+    db_url = app.state.db_url
+    stops: list[threading.Event] = []
+    if os.environ.get(outbox.WEBHOOK_URL_ENV) and not _off(os.environ.get(OUTBOX_WORKER_ENV)):
+        stops.append(outbox.start_worker(db_url)[1])
+    endpoint, token = os.environ.get(submit.ENDPOINT_ENV), os.environ.get(submit.TOKEN_ENV)
+    if endpoint and token:
+        stop = threading.Event()
+        threading.Thread(target=submit.submit_periodically, args=(db_url, endpoint, token, STATEMENTS_INTERVAL_SECONDS, stop),
+                         name="vigil-statements", daemon=True).start()
+        stops.append(stop)
+    try:
+        yield
+    finally:
+        for stop in stops:
+            stop.set()
 
 
 def create_app(db_url: str, settings: ServiceSettings | None = None) -> FastAPI:

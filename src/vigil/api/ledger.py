@@ -17,7 +17,7 @@ from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
-from vigil.api.auth import require
+from vigil.api.auth import public, require
 from vigil.api.deps import get_session
 from vigil.api.errors import ApiError
 from vigil.ledger import checkpoint, log
@@ -106,10 +106,11 @@ def _default_size(session: Session, size: int | None) -> int:
 
 
 def _ledger_error(exc: log.LedgerError, field: str) -> ApiError:
-    return ApiError(400, "bad_request", str(exc), field=field)
+    return ApiError(422, "invalid", str(exc), field=field)
 
 
-@router.get("/checkpoint", response_model=CheckpointOut, summary="The latest signed checkpoint (public)")
+@router.get("/checkpoint", response_model=CheckpointOut, summary="The latest signed checkpoint (public)",
+            dependencies=[Depends(public)])
 def get_checkpoint(session: Session = Depends(get_session)) -> CheckpointOut:
     latest = checkpoint.latest_checkpoint(session)
     if latest is None:
@@ -124,19 +125,21 @@ def post_checkpoint(session: Session = Depends(get_session)) -> CheckpointOut:
     return _checkpoint_out(checkpoint.publish(session, checkpoint.load_signer()))
 
 
-@router.get("/key", response_model=VerifierKeyOut, summary="The verifier key that checks checkpoint signatures (public)")
+@router.get("/key", response_model=VerifierKeyOut, summary="The verifier key that checks checkpoint signatures (public)",
+            dependencies=[Depends(public)])
 def get_key() -> VerifierKeyOut:
     signer = checkpoint.load_signer()
     return VerifierKeyOut(name=signer.name, verifier_key=str(signer.verifier))
 
 
-@router.get("/proof/inclusion", response_model=InclusionOut, summary="Proof that a leaf is in the tree of a given size (public)")
+@router.get("/proof/inclusion", response_model=InclusionOut, summary="Proof that a leaf is in the tree of a given size (public)",
+            dependencies=[Depends(public)])
 def get_inclusion(index: int | None = Query(None, ge=0, le=MAX_INDEX, description="Leaf index; or give leaf_hash"),
                   leaf_hash: str | None = Query(None, description="Leaf hash, base64 or hex"),
                   size: int | None = Query(None, ge=1, le=MAX_INDEX, description="Tree size; default: the latest checkpoint's"),
                   session: Session = Depends(get_session)) -> InclusionOut:
     if (index is None) == (leaf_hash is None):
-        raise ApiError(400, "bad_request", "Give exactly one of index or leaf_hash.", field="index")
+        raise ApiError(422, "invalid", "Give exactly one of index or leaf_hash.", field="index")
     if leaf_hash is not None:
         leaf = log.find_leaf(session, _parse_hash(leaf_hash))
         if leaf is None:
@@ -153,7 +156,8 @@ def get_inclusion(index: int | None = Query(None, ge=0, le=MAX_INDEX, descriptio
                         proof=[_b64(h) for h in proof])
 
 
-@router.get("/proof/consistency", response_model=ConsistencyOut, summary="Proof that a smaller tree is a prefix of a larger one (public)")
+@router.get("/proof/consistency", response_model=ConsistencyOut, summary="Proof that a smaller tree is a prefix of a larger one (public)",
+            dependencies=[Depends(public)])
 def get_consistency(first: int = Query(..., ge=0, le=MAX_INDEX), second: int | None = Query(None, ge=0, le=MAX_INDEX, description="Default: the latest checkpoint's size"),
                     session: Session = Depends(get_session)) -> ConsistencyOut:
     second = _default_size(session, second)
@@ -172,7 +176,7 @@ def get_leaves(start: int = Query(0, ge=0, le=MAX_INDEX), end: int | None = Quer
                session: Session = Depends(get_session)) -> list[LeafOut]:
     end = min(end if end is not None else start + MAX_LEAVES_PER_PAGE, start + MAX_LEAVES_PER_PAGE)
     if end < start:
-        raise ApiError(400, "bad_request", f"end ({end}) must not be before start ({start}).", field="end")
+        raise ApiError(422, "invalid", f"end ({end}) must not be before start ({start}).", field="end")
     return [LeafOut(index=row.idx, kind=row.kind, ref_table=row.ref_table, ref_id=row.ref_id, data=row.data,
                     leaf_hash=_b64(row.leaf_hash), created_at=row.created_at)
             for row in log.leaves(session, start, end)]
@@ -185,5 +189,5 @@ def _parse_hash(text: str) -> bytes:
     except (ValueError, binascii.Error):
         raw = b""
     if len(raw) != 32:
-        raise ApiError(400, "bad_request", "leaf_hash must be a SHA-256 hash in hex or base64.", field="leaf_hash")
+        raise ApiError(422, "invalid", "leaf_hash must be a SHA-256 hash in hex or base64.", field="leaf_hash")
     return raw

@@ -186,10 +186,14 @@ def submit_periodically(db_url: str, endpoint: str, token: str, interval: float,
     """Drain the outbox every `interval` seconds until `stop` is set (a CLI loop or a service thread)."""
     with httpx.Client(timeout=30.0) as client:
         while True:
-            result = submit_pending(db_url, endpoint, token, client=client)
-            if result.submitted or result.failed or result.retrying:
-                logger.info("statements: %d submitted, %d failed, %d to retry", result.submitted, result.failed, result.retrying)
-            for error in result.errors:
-                logger.warning("statement failed: %s", error)
+            try:
+                result = submit_pending(db_url, endpoint, token, client=client)
+            except Exception:  # a database outage must not end the loop: the statements wait in the outbox
+                logger.exception("statements: submission round failed; retrying in %.0f s", interval)
+            else:
+                if result.submitted or result.failed or result.retrying:
+                    logger.info("statements: %d submitted, %d failed, %d to retry", result.submitted, result.failed, result.retrying)
+                for error in result.errors:
+                    logger.warning("statement failed: %s", error)
             if stop.wait(interval):
                 return
