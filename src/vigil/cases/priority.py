@@ -22,11 +22,14 @@ TIER_BASE = {"authority_order": 200.0, "trusted_flagger": 100.0, "user": 0.0}
 CATEGORY_SEVERITY = {
     "terrorist_content": 4.0,
     "violent_extremism": 4.0,
+    "attack_planning": 4.0,
     "incitement": 3.0,
     "glorification": 3.0,
     "recruitment": 3.0,
+    "financing": 3.0,
+    "propaganda": 2.0,
     "hate_speech": 2.0,
-}
+}  # the text detector's categories (vigil-lexicon/1) and the GIFCT-style ones notices carry
 DEFAULT_SEVERITY = 1.0
 CRISIS_LABELS = frozenset({"crisis", "live_attack", "attacker_manifesto", "content_incident_protocol"})
 CRISIS_SEVERITY = 3.0
