@@ -10,7 +10,7 @@ import json
 import re
 from dataclasses import dataclass, field
 from types import ModuleType
-from typing import Iterator
+from typing import Callable, Iterable, Iterator
 
 
 @dataclass(frozen=True)
@@ -110,3 +110,19 @@ def _json_lines(text: str) -> Iterator[tuple[int, object]]:
             except RecursionError:
                 item = BadJson("JSON nested too deeply", False)
             yield number, item
+
+
+def read_json(data: bytes, list_key: str, records: Callable[[int, object], Iterable[Record | Rejection]]) -> Iterator[Record | Rejection]:
+    """The JSON formats' shared reader: decode, walk the items, turn each into records; a broken item is one rejection."""
+    text, bad = decode_text(data)
+    if bad is not None:
+        yield bad
+        return
+    for line, item in json_items(text, list_key):
+        if isinstance(item, BadJson):
+            yield Rejection(line, item.reason)
+            if item.fatal:
+                return
+            continue
+        yield from records(line, item)
+

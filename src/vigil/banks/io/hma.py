@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 from typing import Iterable, Iterator
 
-from vigil.banks.io import BadJson, Record, Rejection, decode_text, json_items
+from vigil.banks.io import Record, Rejection, read_json
 
 TO_VIGIL = {"pdq": "pdq", "video_md5": "md5", "md5": "md5", "video_sha256": "sha256", "sha256": "sha256", "video_pdq": "video_pdq"}
 FROM_VIGIL = {"pdq": "pdq", "md5": "video_md5", "sha256": "video_sha256", "video_pdq": "video_pdq"}
@@ -50,17 +50,7 @@ def _records(line: int, item) -> Iterator[Record | Rejection]:
 
 
 def read(data: bytes) -> Iterator[Record | Rejection]:
-    text, bad = decode_text(data)
-    if bad is not None:
-        yield bad
-        return
-    for line, item in json_items(text, "content"):
-        if isinstance(item, BadJson):
-            yield Rejection(line, item.reason)
-            if item.fatal:
-                return
-            continue
-        yield from _records(line, item)
+    return read_json(data, "content", _records)
 
 
 def write(bank: str, records: Iterable[Record]) -> bytes:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from typing import Iterable, Iterator
 
-from vigil.banks.io import BadJson, Record, Rejection, decode_text, json_items
+from vigil.banks.io import Record, Rejection, read_json
 
 ALGORITHMS = {"PDQ": "pdq", "MD5": "md5", "SHA256": "sha256", "SHA-256": "sha256"}
 TO_ALGORITHM = {"pdq": "PDQ", "md5": "MD5", "sha256": "SHA256"}
@@ -42,17 +42,7 @@ def _record(line: int, item) -> Record | Rejection:
 
 
 def read(data: bytes) -> Iterator[Record | Rejection]:
-    text, bad = decode_text(data)
-    if bad is not None:
-        yield bad
-        return
-    for line, item in json_items(text, "results"):
-        if isinstance(item, BadJson):
-            yield Rejection(line, item.reason)
-            if item.fatal:
-                return
-            continue
-        yield _record(line, item)
+    return read_json(data, "results", lambda line, item: [_record(line, item)])
 
 
 def write(bank: str, records: Iterable[Record]) -> bytes:
