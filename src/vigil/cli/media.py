@@ -27,6 +27,25 @@ def hash_file(path: str) -> tuple[str, list, str | None]:
         return path, [], f"could not hash this file ({type(e).__name__}: {e})"
 
 
+_worker_matcher = None
+_worker_banks: list[str] | None = None
+
+
+def _init_worker(db_url: str, banks: list[str] | None) -> None:
+    """Each scan worker holds its own Matcher, so matching runs on every core beside hashing, not in the parent."""
+    global _worker_matcher, _worker_banks
+    from vigil.match import Matcher
+
+    _worker_matcher, _worker_banks = Matcher(db_url), banks
+
+
+def scan_file(path: str) -> tuple[str, list, list, str | None]:
+    """(path, signals, matches, error) for one file, in a scan worker."""
+    name, found, error = hash_file(path)
+    matches = _worker_matcher.match(found, _worker_banks) if found else []
+    return name, found, matches, error
+
+
 def walk(paths: list[Path]) -> Iterator[Path]:
     """Files under `paths`, recursively, in a stable order (symlinked folders are not followed)."""
     for root in paths:
@@ -120,8 +139,7 @@ def scan_command(
     url = database_url(db)
     try:
         upgrade(url)
-        matcher = Matcher(url)
-        matcher.match([], bank or None)
+        Matcher(url).match([], bank or None)  # names unknown banks now, before any worker starts
     except UnknownBank as e:
         raise fail(str(e).split(";")[0], "create or import the bank first (`vigil bank create NAME`, `vigil bank import`), or check the name with `vigil bank list`")
     except (SQLAlchemyError, OSError) as e:
@@ -134,10 +152,10 @@ def scan_command(
     report: list[tuple[str, list, str | None]] = []
     os.environ.update(SINGLE_THREADED_ENV)
     progress = Progress(TextColumn("scanning"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=err, transient=as_json)
-    with progress, ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
+    with progress, ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn"),
+                                       initializer=_init_worker, initargs=(url, bank or None)) as pool:
         task = progress.add_task("scan", total=len(files))
-        for name, found, error in pool.map(hash_file, files, chunksize=4):
-            matches = matcher.match(found, bank or None) if found else []
+        for name, found, matches, error in pool.map(scan_file, files, chunksize=4):
             summary["files"] += 1
             summary["matched"] += bool(matches)
             summary["errors"] += error is not None
