@@ -115,4 +115,4 @@ def submit_batch(batch: BatchIn, request: Request, session: Session = Depends(ge
         else:
             results[i] = {"index": i, "status": 202, **out.to_dict()}
     accepted = sum(1 for r in results if r["status"] == 202)
-    return JSONResponse({"accepted": accepted, "rejected": len(results) - accepted, "results": results}, status_code=202)
+    return check.json_response({"accepted": accepted, "rejected": len(results) - accepted, "results": results}, 202)

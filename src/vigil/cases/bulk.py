@@ -7,9 +7,9 @@ compile than to run. SQLite runs in-process, where executemany and IN are alread
 
 from __future__ import annotations
 
-import json
 from typing import Iterable, Sequence
 
+import orjson
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import JSON
 from sqlalchemy.orm import Session
@@ -31,17 +31,18 @@ def insert_rows(session: Session, table: sa.Table, rows: list[dict]) -> None:
     picked = ", ".join(f'v."{c}"' for c in rows[0])
     session.execute(sa.text(f'INSERT INTO "{table.name}" ({cols}) SELECT {picked} '
                             f'FROM json_populate_recordset(NULL::"{table.name}", CAST(:rows AS json)) AS v'),
-                    {"rows": json.dumps(rows, default=_json_default)})
+                    {"rows": _json(rows)})
 
 
-def _json_default(value):
-    return value.isoformat()
+def _json(value) -> str:
+    """orjson writes datetimes as RFC 3339, which PostgreSQL reads back exactly."""
+    return orjson.dumps(value).decode()
 
 
 def one_of(session: Session, column: sa.ColumnElement, values: Sequence) -> sa.ColumnElement[bool]:
     """`column IN values`, as one JSON parameter on PostgreSQL (a bound list of thousands is slow to compile and dump)."""
     if is_postgres(session):
-        elements = sa.func.json_array_elements_text(sa.cast(sa.bindparam(None, json.dumps(list(values)), type_=sa.Text), JSON))
+        elements = sa.func.json_array_elements_text(sa.cast(sa.bindparam(None, _json(list(values)), type_=sa.Text), JSON))
         return column.in_(sa.select(sa.cast(elements, column.type)).scalar_subquery())
     return column.in_(list(values))
 
@@ -65,4 +66,4 @@ def update_rows(session: Session, table: sa.Table, rows: list[dict]) -> None:
     sets = ", ".join(f'"{c}" = v."{c}"' for c in cols)
     session.execute(sa.text(f'UPDATE "{table.name}" SET {sets} FROM json_to_recordset(CAST(:rows AS json)) AS v({types}) '
                             f'WHERE "{table.name}".id = v.id'),
-                    {"rows": json.dumps(rows, default=_json_default)})
+                    {"rows": _json(rows)})

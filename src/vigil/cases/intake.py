@@ -2,12 +2,14 @@
 
 Set-based, because peaks after an attack run to thousands of notices a second: one idempotency query,
 one dedupe-key query, in-memory near-duplicate searches, then bulk inserts and one bulk update per batch.
-Intake is serialised per database (an advisory lock on PostgreSQL, SQLite's single writer), so two
-batches never open two cases for the same content; the lock is held until the caller commits.
+Grouping and writing are serialised per database (an advisory lock on PostgreSQL, SQLite's single
+writer), so two batches never open two cases for the same content; the lock is held until the caller
+commits. Everything that does not depend on other batches (`prepare`) runs before the lock.
 """
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -16,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from vigil import outbox
 from vigil.cases import checks, priority
-from vigil.cases.bulk import insert_rows, one_of, update_rows
+from vigil.cases.bulk import chunks, insert_rows, is_postgres, one_of, update_rows
 from vigil.cases.clock import now as utc_now, utc
 from vigil.cases.dedupe import ContentKeys, Groups, batch_pdq_pairs, content_keys, near_index, same_video
 from vigil.cases.notice import NoticeIn
@@ -75,30 +77,86 @@ def allocate_ids(session: Session, table: sa.Table, n: int) -> list[int]:
     return list(range(top + 1, top + n + 1))
 
 
-def _chunks(items: list, n: int = CHUNK):
-    for i in range(0, len(items), n):
-        yield items[i : i + n]
-
-
 def db_url_of(session: Session) -> str:
     return session.get_bind().url.render_as_string(hide_password=False)
+
+
+@dataclass
+class Prepared:
+    """What a batch needs that other batches cannot change, worked out before the intake lock.
+
+    Only the grouping and the writes wait for the lock; parsing, keys, the text detector and bank
+    matches for content no case holds yet run beside another batch's turn.
+    """
+
+    digests: list[str]
+    keys: list[ContentKeys]
+    known: dict[str, set[int]]  # exact key -> cases holding it, as committed up to case key `seen`
+    seen: int
+    weights: dict[str, float]  # notifier id -> accuracy weight
+    evidence: dict[int, checks.Evidence]  # notice position -> evidence, for content no case held
+    notice_ids: list[int] | None  # reserved ahead where the database allows it (PostgreSQL sequences)
+
+
+@contextmanager
+def _reader(session: Session):
+    """Where to read before the lock: the session itself on PostgreSQL (READ COMMITTED); on SQLite a
+    separate connection, because a read in the session would pin a snapshot that its write lock then refuses."""
+    bind = session.get_bind()
+    if bind.dialect.name == "postgresql" or not isinstance(bind, sa.Engine):
+        yield session
+    else:
+        with bind.connect() as conn:
+            yield conn
+
+
+def prepare(session: Session, notices: list[NoticeIn], *, db_url: str, checkers: checks.Checkers) -> Prepared:
+    digests = [n.digest() for n in notices]
+    keys = [content_keys(n.content) for n in notices]
+    wanted = sorted({k for ck in keys for _kind, k in ck.exact})
+    notifier_ids = sorted({n.notifier.id for n in notices if n.notifier and n.notifier.id})
+    known: dict[str, set[int]] = {}
+    weights: dict[str, float] = {}
+    with _reader(session) as db:
+        # Case keys are only written under the intake lock, so every key not yet committed has an id above `seen`.
+        seen = db.scalar(sa.select(sa.func.max(CaseKey.id))) or 0
+        for chunk in chunks(wanted, CHUNK):
+            for k, cid in db.execute(sa.select(CaseKey.key, CaseKey.case_id).where(one_of(session, CaseKey.key, chunk))):
+                known.setdefault(k, set()).add(cid)
+        for chunk in chunks(notifier_ids, CHUNK):
+            for r in db.execute(sa.select(NotifierRecord.notifier_id, NotifierRecord.accurate, NotifierRecord.inaccurate)
+                                .where(one_of(session, NotifierRecord.notifier_id, chunk))):
+                weights[r[0]] = priority.notifier_weight(r[1], r[2])
+    notice_ids = allocate_ids(session, Notice.__table__, len(notices)) if is_postgres(session) else None
+    # Evidence for content that no case holds: the likely leads of new cases. Identical content is checked once.
+    first: dict[tuple, int] = {}
+    share: dict[int, int] = {}
+    for p, (n, ck) in enumerate(zip(notices, keys)):
+        if not any(k in known for _kind, k in ck.exact):
+            c = n.content
+            share[p] = first.setdefault((c.text, tuple(sorted(c.hashes.items())), n.category), p)
+    leads = sorted(set(share.values()))
+    found = dict(zip(leads, checks.check(db_url, [notices[p].content for p in leads],
+                                         [notices[p].category for p in leads], checkers))) if leads else {}
+    return Prepared(digests, keys, known, seen, weights, {p: found[lead] for p, lead in share.items()}, notice_ids)
 
 
 def ingest(session: Session, notices: list[NoticeIn], *, policy: CasePolicy, now: datetime | None = None,
            db_url: str | None = None, checkers: checks.Checkers = checks.Checkers()) -> list[Receipt | IntakeError]:
     """Take `notices` (already validated); one Receipt or IntakeError per notice, in order."""
-    now = now or utc_now()
     db_url = db_url or db_url_of(session)
+    pre = prepare(session, notices, db_url=db_url, checkers=checkers)
     serialise(session)
+    now = now or utc_now()
     results: list[Receipt | IntakeError | None] = [None] * len(notices)
-    digests = [n.digest() for n in notices]
+    digests = pre.digests
 
     # 1. Idempotency: a key seen before (or earlier in this batch) returns the first notice's receipt.
     new: list[int] = []
     first_in_batch: dict[str, int] = {}
     keys = [n.idempotency_key for n in notices if n.idempotency_key]
     seen: dict[str, tuple] = {}
-    for chunk in _chunks(keys):
+    for chunk in chunks(keys, CHUNK):
         for r in session.execute(sa.select(Notice.idempotency_key, Notice.id, Notice.case_id, Notice.received_at,
                                            Notice.digest).where(one_of(session, Notice.idempotency_key, chunk))):
             seen[r[0]] = tuple(r[1:])
@@ -117,7 +175,7 @@ def ingest(session: Session, notices: list[NoticeIn], *, policy: CasePolicy, now
                 first_in_batch[k] = i
             new.append(i)
     if new:
-        _ingest_new(session, notices, digests, new, results, policy=policy, now=now, db_url=db_url, checkers=checkers)
+        _ingest_new(session, notices, pre, new, results, policy=policy, now=now, db_url=db_url, checkers=checkers)
     for i, j in later:
         first = results[j]
         if isinstance(first, Receipt) and first.digest == digests[i]:
@@ -128,16 +186,26 @@ def ingest(session: Session, notices: list[NoticeIn], *, policy: CasePolicy, now
     return results  # type: ignore[return-value]
 
 
-def _ingest_new(session: Session, notices: list[NoticeIn], digests: list[str], new: list[int],
-                results: list, *, policy: CasePolicy, now: datetime, db_url: str, checkers: checks.Checkers) -> None:
-    items = [notices[i] for i in new]
-    keys: list[ContentKeys] = [content_keys(n.content) for n in items]
+# Read with each candidate case: its state, and the priority inputs an extra notice may change. The inputs
+# inside the evidence are read in SQL: decoding whole evidence documents costs more.
+CASE_COLUMNS = (Case.id, Case.state, Case.source, Case.category, Case.language, Case.queue, Case.deadline,
+                Case.created_at, Case.notice_count, Case.notifier_confidence, Case.views,
+                Case.evidence["crisis"].as_boolean().label("crisis"),
+                Case.evidence[("matches", 0, "bank")].as_string().is_not(None).label("bank_match"),
+                Case.evidence[("text", "score")].as_float().label("detector_score"))
 
-    # 2. Candidate cases: exact keys from the DB, near-duplicate PDQs and videos from memory.
-    wanted = sorted({k for ck in keys for _kind, k in ck.exact})
-    key_cases: dict[str, set[int]] = {}
-    for chunk in _chunks(wanted):
-        for k, cid in session.execute(sa.select(CaseKey.key, CaseKey.case_id).where(one_of(session, CaseKey.key, chunk))):
+
+def _ingest_new(session: Session, notices: list[NoticeIn], pre: Prepared, new: list[int], results: list, *,
+                policy: CasePolicy, now: datetime, db_url: str, checkers: checks.Checkers) -> None:
+    items = [notices[i] for i in new]
+    keys: list[ContentKeys] = [pre.keys[i] for i in new]
+
+    # 2. Candidate cases: exact keys as read before the lock plus any committed since, near-duplicate PDQs
+    #    and videos from memory.
+    wanted = {k for ck in keys for _kind, k in ck.exact}
+    key_cases = {k: set(cids) for k, cids in pre.known.items()}
+    for k, cid in session.execute(sa.select(CaseKey.key, CaseKey.case_id).where(CaseKey.id > pre.seen)):
+        if k in wanted:
             key_cases.setdefault(k, set()).add(cid)
     index = near_index(db_url)
     with index.lock:
@@ -159,12 +227,13 @@ def _ingest_new(session: Session, notices: list[NoticeIn], digests: list[str], n
     # 3. Which candidates can take more notices: open cases, and decided ones whose standing decision acted
     #    (a decision reversed on appeal no longer stands).
     all_cands = sorted(set().union(*candidates))
-    states: dict[int, str] = {}
-    for chunk in _chunks(all_cands):
-        states.update(session.execute(sa.select(Case.id, Case.state).where(one_of(session, Case.id, chunk))).all())
+    cases: dict[int, sa.Row] = {}
+    for chunk in chunks(all_cands, CHUNK):
+        cases.update((r.id, r) for r in session.execute(sa.select(*CASE_COLUMNS).where(one_of(session, Case.id, chunk))))
+    states = {cid: r.state for cid, r in cases.items()}
     decided = [c for c in all_cands if states.get(c) in DECIDED_STATES]
     history: dict[int, list[Decision]] = {}
-    for chunk in _chunks(decided):
+    for chunk in chunks(decided, CHUNK):
         reversed_ = sa.select(Appeal.decision_id).where(Appeal.state == "reversed", one_of(session, Appeal.case_id, chunk))
         for d in session.scalars(sa.select(Decision).where(one_of(session, Decision.case_id, chunk),
                                                           Decision.id.not_in(reversed_)).order_by(Decision.id)):
@@ -214,18 +283,17 @@ def _ingest_new(session: Session, notices: list[NoticeIn], digests: list[str], n
         else:
             fresh.append(sorted(positions))
 
-    notifier_ids = sorted({n.notifier.id for n in items if n.notifier and n.notifier.id})
-    weights: dict[str, float] = {}
-    for chunk in _chunks(notifier_ids):
-        for r in session.execute(sa.select(NotifierRecord).where(one_of(session, NotifierRecord.notifier_id, chunk))).scalars():
-            weights[r.notifier_id] = priority.notifier_weight(r.accurate, r.inaccurate)
-
     def weight(n: NoticeIn) -> float:
-        return weights.get(n.notifier.id, 0.5) if n.notifier and n.notifier.id else 0.5
+        return pre.weights.get(n.notifier.id, 0.5) if n.notifier and n.notifier.id else 0.5
 
-    # 5. New cases: checked once, routed, prioritised.
+    # 5. New cases: checked once (mostly before the lock), routed, prioritised.
     leads = [items[ps[0]] for ps in fresh]
-    evidence = checks.check(db_url, [n.content for n in leads], [n.category for n in leads], checkers) if fresh else []
+    evidence = [pre.evidence.get(new[ps[0]]) for ps in fresh]
+    unchecked = [i for i, ev in enumerate(evidence) if ev is None]  # content a case held, but none that could take it
+    if unchecked:
+        for i, ev in zip(unchecked, checks.check(db_url, [leads[i].content for i in unchecked],
+                                                 [leads[i].category for i in unchecked], checkers)):
+            evidence[i] = ev
     case_rows = []
     for ps, lead, ev in zip(fresh, leads, evidence):
         members = [items[p] for p in ps]
@@ -270,29 +338,23 @@ def _ingest_new(session: Session, notices: list[NoticeIn], digests: list[str], n
             "notifier_id": nf.id if nf else None, "notifier_name": nf.name if nf else None,
             "notifier_email": nf.email if nf else None, "good_faith": n.good_faith, "category": n.category,
             "language": n.language, "views": c.views, "received_at": now, "idempotency_key": n.idempotency_key,
-            "digest": digests[new[pos]],
+            "digest": pre.digests[new[pos]],
         })
-    notice_ids = allocate_ids(session, Notice.__table__, len(notice_rows))
+    notice_ids = [pre.notice_ids[i] for i in new] if pre.notice_ids else allocate_ids(session, Notice.__table__, len(new))
     for row, nid in zip(notice_rows, notice_ids):
         row["id"] = nid
     insert_rows(session, Notice.__table__, notice_rows)
     for pos, nid in enumerate(notice_ids):
-        results[new[pos]] = Receipt(nid, target[pos], now, digests[new[pos]], False)
+        results[new[pos]] = Receipt(nid, target[pos], now, pre.digests[new[pos]], False)
 
-    # 7. Copies and keys the cases did not hold yet.
+    # 7. Copies and keys the cases did not hold yet. A case holds a copy exactly when it holds the copy's content
+    #    key (both are written here, together), so the keys read in step 2 tell which copies are new.
     touched = sorted(set(target.values()))
-    have: set[tuple[int, str]] = set()
-    content_ids = sorted({n.content.id for n in items})
-    for chunk in _chunks(touched, 1000):
-        for cchunk in _chunks(content_ids, 1000):
-            have.update(session.execute(sa.select(CaseContent.case_id, CaseContent.content_id)
-                                        .where(one_of(session, CaseContent.case_id, chunk), one_of(session, CaseContent.content_id, cchunk))).all())
     content_rows, new_copies = [], []
     key_rows, have_keys = [], {(cid, k) for k, cids in key_cases.items() for cid in cids}
     for pos, (n, ck) in enumerate(zip(items, keys)):
         cid, c = target[pos], n.content
-        if (cid, c.id) not in have:
-            have.add((cid, c.id))
+        if (cid, ck.exact[0][1]) not in have_keys:  # exact[0] is the content key
             content_rows.append({
                 "case_id": cid, "content_id": c.id, "content_url": c.url, "content_type": c.inferred_type(),
                 "content_text": c.text, "uploader_id": c.uploader_id, "md5": c.hashes.get("md5"),
@@ -310,7 +372,7 @@ def _ingest_new(session: Session, notices: list[NoticeIn], digests: list[str], n
     # 8. Cases that already existed: more notices, maybe a stronger source, a nearer deadline.
     fresh_ids = set(target[ps[0]] for ps in fresh)
     old = sorted(set(touched) - fresh_ids)
-    _update_existing(session, old, items, target, weight, policy, now)
+    _update_existing(session, [cases[c] for c in old], items, target, weight, policy, now)
 
     # 9. Decisions that cannot wait: re-uploads of acted-on content, and verified exact matches. Notices on
     #    content already acted on are answered with that decision.
@@ -331,39 +393,33 @@ def _ingest_new(session: Session, notices: list[NoticeIn], digests: list[str], n
             decisions.decide_automatically(session, target[ps[0]], match, policy=policy, at=now)
 
 
-def _update_existing(session: Session, case_ids: list[int], items: list[NoticeIn], target: dict[int, int],
+def _update_existing(session: Session, cases: list[sa.Row], items: list[NoticeIn], target: dict[int, int],
                      weight, policy: CasePolicy, now: datetime) -> None:
-    if not case_ids:
+    """`cases` are rows of CASE_COLUMNS, read under the lock in step 3."""
+    if not cases:
         return
     by_case: dict[int, list[NoticeIn]] = {}
     for pos, n in enumerate(items):
         by_case.setdefault(target[pos], []).append(n)
     rows = []
-    # The priority inputs inside the evidence are read in SQL: decoding whole evidence documents costs more.
-    columns = (Case.id, Case.source, Case.category, Case.language, Case.state, Case.queue, Case.deadline,
-               Case.created_at, Case.notice_count, Case.notifier_confidence, Case.views,
-               Case.evidence["crisis"].as_boolean().label("crisis"),
-               Case.evidence[("matches", 0, "bank")].as_string().is_not(None).label("bank_match"),
-               Case.evidence[("text", "score")].as_float().label("detector_score"))
-    for chunk in _chunks(case_ids, 1000):
-        for case in session.execute(sa.select(*columns).where(one_of(session, Case.id, chunk))).all():
-            members = by_case[case.id]
-            source = case.source
-            for n in members:
-                source = priority.stronger_source(source, n.source)
-            inputs = priority.PriorityInputs(
-                source=source, category=case.category, crisis=bool(case.crisis),
-                bank_match=bool(case.bank_match), detector_score=float(case.detector_score or 0.0),
-                notice_count=case.notice_count + len(members),
-                notifier_confidence=max([case.notifier_confidence] + [weight(n) for n in members]),
-                views=max([case.views] + [(n.content.views or 0) for n in members]))
-            order = now if any(n.source == "authority_order" for n in members) else None
-            deadline = min(utc(case.deadline), priority.deadline(inputs, utc(case.created_at), policy.service_levels_hours, order))
-            queue = case.queue
-            if source != case.source and case.state in OPEN_STATES:
-                queue = route(policy.queue_rules, policy.default_queue, category=case.category,
-                              language=case.language, source=source)
-            rows.append({"id": case.id, "source": source, "queue": queue, "priority": priority.priority(inputs),
-                         "deadline": deadline, "notice_count": inputs.notice_count,
-                         "notifier_confidence": inputs.notifier_confidence, "views": inputs.views, "updated_at": now})
+    for case in cases:
+        members = by_case[case.id]
+        source = case.source
+        for n in members:
+            source = priority.stronger_source(source, n.source)
+        inputs = priority.PriorityInputs(
+            source=source, category=case.category, crisis=bool(case.crisis),
+            bank_match=bool(case.bank_match), detector_score=float(case.detector_score or 0.0),
+            notice_count=case.notice_count + len(members),
+            notifier_confidence=max([case.notifier_confidence] + [weight(n) for n in members]),
+            views=max([case.views] + [(n.content.views or 0) for n in members]))
+        order = now if any(n.source == "authority_order" for n in members) else None
+        deadline = min(utc(case.deadline), priority.deadline(inputs, utc(case.created_at), policy.service_levels_hours, order))
+        queue = case.queue
+        if source != case.source and case.state in OPEN_STATES:
+            queue = route(policy.queue_rules, policy.default_queue, category=case.category,
+                          language=case.language, source=source)
+        rows.append({"id": case.id, "source": source, "queue": queue, "priority": priority.priority(inputs),
+                     "deadline": deadline, "notice_count": inputs.notice_count,
+                     "notifier_confidence": inputs.notifier_confidence, "views": inputs.views, "updated_at": now})
     update_rows(session, Case.__table__, rows)

@@ -10,6 +10,7 @@ import binascii
 import hashlib
 from typing import Literal
 
+import orjson
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from vigil import signals
@@ -22,8 +23,15 @@ CONTENT_TYPES = ("text", "image", "video", "audio", "other")
 HASH_TYPES = ("pdq", "video_pdq", "md5", "sha256")
 
 
-def _no_surrogates(value, where: str = "") -> None:
+def _no_surrogates(value) -> None:
     """JSON can carry lone surrogates (\\ud800) that no database can store as UTF-8: refuse them up front."""
+    try:
+        orjson.dumps(value)  # one pass in C; it refuses lone surrogates (and a few things validation reports)
+    except orjson.JSONEncodeError:
+        _find_surrogate(value, "")  # walk the value to say where
+
+
+def _find_surrogate(value, where: str) -> None:
     if isinstance(value, str):
         try:
             value.encode("utf-8")
@@ -31,8 +39,8 @@ def _no_surrogates(value, where: str = "") -> None:
             raise ValueError(f"{where or 'a string'} is not valid Unicode text (it has a lone surrogate)") from None
     elif isinstance(value, dict):
         for k, v in value.items():
-            _no_surrogates(k, where)
-            _no_surrogates(v, f"{where}.{k}" if where else str(k))
+            _find_surrogate(k, where)
+            _find_surrogate(v, f"{where}.{k}" if where else str(k))
 
 
 class Strict(BaseModel):

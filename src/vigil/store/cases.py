@@ -77,7 +77,12 @@ class CaseContent(Base):
     """One copy of the content in a case (the original or a near-duplicate re-upload)."""
 
     __tablename__ = "case_contents"
-    __table_args__ = (sa.UniqueConstraint("case_id", "content_id", name="uq_case_contents_case_id_content_id"),)
+    __table_args__ = (
+        sa.UniqueConstraint("case_id", "content_id", name="uq_case_contents_case_id_content_id"),
+        # Intake tops up its in-memory video index from here; most copies are not videos.
+        sa.Index("ix_case_contents_video", "id", postgresql_where=sa.text("video_pdq IS NOT NULL"),
+                 sqlite_where=sa.text("video_pdq IS NOT NULL")),
+    )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     case_id: Mapped[int] = mapped_column(sa.ForeignKey("cases.id"), index=True)
