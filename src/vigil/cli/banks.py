@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from vigil.cli.common import DbOption, fail
+from vigil.cli.common import DbOption, fail, migrated
 
 bank_app = typer.Typer(help="Hash banks: lists of known signals (PDQ, video PDQ, md5, sha256) with GIFCT labels.", no_args_is_help=True)
 
@@ -28,12 +28,9 @@ FormatOption = Annotated[Format, typer.Option("--format", "-f", help="te_csv (Th
 
 
 def _session(db: str | None):
-    from vigil.config import database_url
-    from vigil.store.db import session_scope, upgrade
+    from vigil.store.db import session_scope
 
-    url = database_url(db)
-    upgrade(url)
-    return session_scope(url)
+    return session_scope(migrated(db))
 
 
 def _bank_errors():

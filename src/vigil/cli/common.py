@@ -6,7 +6,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from vigil.config import DATABASE_ENV
+from vigil.config import DATABASE_ENV, database_url
 
 DbOption = Annotated[
     Optional[str],
@@ -20,3 +20,20 @@ def fail(message: str, hint: str | None = None, code: int = 2) -> typer.Exit:
     if hint:
         typer.echo(f"hint: {hint}", err=True)
     return typer.Exit(code)
+
+
+def migrated(db: str | None) -> str:
+    """The database URL (--db, VIGIL_DATABASE_URL or the default), its schema brought up to date.
+
+    Every command that touches the database starts here, so a new installation needs no separate
+    migrate step, and an unreachable database is a usage error that says where we looked.
+    """
+    from vigil.store.db import upgrade
+
+    url = database_url(db)
+    try:
+        upgrade(url)
+    except Exception as e:  # any driver error: say where we tried, and what to check
+        raise fail(f"cannot open the database at {url.split('@')[-1]}: {e}",
+                   "check --db / VIGIL_DATABASE_URL and that the server is running")
+    return url

@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from vigil.cli.common import DbOption, fail
+from vigil.cli.common import DbOption, fail, migrated
 
 DEMO_BANK = "demo"
 DEMO_DIR = Path("demo")
@@ -75,13 +75,11 @@ def demo(
     from vigil import keys
     from vigil.cli.media import scan_command
     from vigil.cli.service import serve
-    from vigil.config import database_url
-    from vigil.store.db import session_scope, upgrade
+    from vigil.store.db import session_scope
 
     if not (demo_dir / "bank.csv").is_file():
         raise fail(f"no demo data in {demo_dir}/", "run from the repository root, or pass --demo-dir")
-    url = database_url(db)
-    upgrade(url)
+    url = migrated(db)
     for line in _seed(url, demo_dir):
         typer.echo(line)
     if scan:

@@ -13,26 +13,13 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from vigil.cli.common import DbOption, fail
+from vigil.cli.common import DbOption, fail, migrated
 
 ledger_app = typer.Typer(help="The tamper-evident decision ledger: verify it, publish signed checkpoints, inspect it.",
                          no_args_is_help=True)
 report_app = typer.Typer(help="Reports computed from the ledger and the cases.", no_args_is_help=True)
 statements_app = typer.Typer(help="Statements of reasons and their submission to the EU Transparency Database.",
                              no_args_is_help=True)
-
-
-def _url(db: str | None) -> str:
-    from vigil.config import database_url
-    from vigil.store.db import upgrade
-
-    url = database_url(db)
-    try:
-        upgrade(url)
-    except Exception as exc:  # any driver error: say where, and what to check
-        raise fail(f"cannot open the database at {url.split('@')[-1]}: {exc}",
-                   "check --db / VIGIL_DATABASE_URL and that the server is running")
-    return url
 
 
 def _verifiers(keys: list[str]):
@@ -70,7 +57,7 @@ def verify(
         except (OSError, UnicodeDecodeError) as exc:
             raise fail(f"cannot read checkpoint {path}: {exc}", "pass a file saved from `vigil ledger checkpoint -o FILE`")
     verifiers = _verifiers(key or [])
-    url = _url(db)
+    url = migrated(db)
     console = Console(stderr=True)
     columns = (TextColumn("{task.description:<28}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with Progress(*columns, console=console, transient=as_json) as progress, session_scope(url) as s:
@@ -115,7 +102,7 @@ def checkpoint_cmd(
     from vigil.ledger import checkpoint as cp
     from vigil.store.db import session_scope
 
-    url = _url(db)
+    url = migrated(db)
     signer = cp.load_signer()
     if every is not None:
         stop = threading.Event()
@@ -144,7 +131,7 @@ def show(
     from vigil.ledger import log
     from vigil.store.db import session_scope
 
-    url = _url(db)
+    url = migrated(db)
     out = Console()
     with session_scope(url) as s:
         size = log.size(s)
@@ -197,7 +184,7 @@ def transparency(
     from vigil.ledger import checkpoint as cp
     from vigil.store.db import session_scope
 
-    url = _url(db)
+    url = migrated(db)
     with session_scope(url) as s:
         figures = report.compute(s, start, end, cp.publish(s, cp.load_signer()))
     text = report.render(figures, fmt)
@@ -225,7 +212,7 @@ def submit(
         base, token = config(endpoint, os.environ.get(token_env))
     except SubmitError as exc:
         raise fail(str(exc), f"e.g. export VIGIL_TDB_URL=https://transparency.dsa.ec.europa.eu {token_env}=...")
-    url = _url(db)
+    url = migrated(db)
     if every is not None:
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
         typer.echo(f"submitting due statements every {every:g} s; Ctrl-C stops", err=True)
@@ -256,7 +243,7 @@ def list_statements(
 
     if state is not None and state not in STATES:
         raise fail(f"unknown state {state!r}", f"use one of {', '.join(STATES)}")
-    with session_scope(_url(db)) as s:
+    with session_scope(migrated(db)) as s:
         query = sa.select(Statement).order_by(Statement.id.desc()).limit(limit)
         if state:
             query = query.where(Statement.state == state)

@@ -10,24 +10,11 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from vigil.cli.common import DbOption, fail
+from vigil.cli.common import DbOption, fail, migrated
 
 outbox_app = typer.Typer(help="The webhook outbox: actions, restores and notifications to the platform.", no_args_is_help=True)
 cases_app = typer.Typer(help="Cases: notices grouped by content, in priority order.", no_args_is_help=True)
 retention_app = typer.Typer(help="Retention of removed content for reinstatement (TCO Art. 6).", no_args_is_help=True)
-
-
-def _url(db: str | None) -> str:
-    from vigil.config import database_url
-    from vigil.store.db import upgrade
-
-    url = database_url(db)
-    try:
-        upgrade(url)
-    except Exception as e:  # any driver error: say where we tried, and what to check
-        raise fail(f"could not open the database at {url.split('@')[-1]}: {e}",
-                   "check --db / VIGIL_DATABASE_URL and that the server is running")
-    return url
 
 
 @outbox_app.command("deliver")
@@ -45,7 +32,7 @@ def deliver(
 
     from vigil import outbox
 
-    url = _url(db)
+    url = migrated(db)
     if once:
         total = {"delivered": 0, "retry": 0, "dead": 0, "waiting": 0}
         with httpx.Client(timeout=outbox.TIMEOUT_SECONDS) as client:
@@ -79,7 +66,7 @@ def list_outbox(
 
     if state is not None and state not in outbox.STATES:
         raise fail(f"unknown state {state!r}", f"use one of {', '.join(outbox.STATES)}")
-    with session_scope(_url(db)) as s:
+    with session_scope(migrated(db)) as s:
         counts = dict(s.execute(sa.select(OutboxMessage.state, sa.func.count()).group_by(OutboxMessage.state)).all())
         q = sa.select(OutboxMessage).order_by(OutboxMessage.id.desc()).limit(limit)
         if state:
@@ -106,7 +93,7 @@ def list_cases(
 
     if state is not None and state not in q.STATES:
         raise fail(f"unknown state {state!r}", f"use one of {', '.join(q.STATES)}")
-    with session_scope(_url(db)) as s:
+    with session_scope(migrated(db)) as s:
         rows = q.list_cases(s, queue=queue, state=state, limit=limit)
     table = Table()
     for col in ("id", "priority", "source", "queue", "state", "notices", "deadline", "time left"):
@@ -128,7 +115,7 @@ def purge(db: DbOption = None) -> None:
     from vigil.review.retention import forget_notifiers, purge_expired
     from vigil.store.db import session_scope
 
-    url, total = _url(db), 0
+    url, total = migrated(db), 0
     with session_scope(url) as s:
         forgotten = forget_notifiers(s, current().retention, now())
     while True:

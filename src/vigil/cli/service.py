@@ -10,7 +10,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from vigil.cli.common import DbOption, fail
+from vigil.cli.common import DbOption, fail, migrated
 from vigil.roles import Role
 
 keys_app = typer.Typer(help="Create, list and revoke API keys. Keys are stored only as hashes; there are no default keys.",
@@ -31,10 +31,9 @@ def serve(
 
     from vigil.api.app import MAX_MEDIA_ENV, RATE_LIMIT_ENV, TEXT_EMBEDDINGS_ENV
     from vigil.api.auth import RateLimit
-    from vigil.config import DATABASE_ENV, database_url
-    from vigil.store.db import session_scope, upgrade
+    from vigil.config import DATABASE_ENV
+    from vigil.store.db import session_scope
 
-    url = database_url(db)
     if rate_limit is not None:
         try:
             RateLimit.parse(rate_limit)
@@ -45,10 +44,7 @@ def serve(
         os.environ[MAX_MEDIA_ENV] = str(max_media_bytes)
     if not embeddings:
         os.environ[TEXT_EMBEDDINGS_ENV] = "off"
-    try:
-        upgrade(url)
-    except Exception as e:  # any driver error: say where we tried, and what to check
-        raise fail(f"could not migrate the database at {url.split('@')[-1]}: {e}", "check --db / VIGIL_DATABASE_URL and that the server is running")
+    url = migrated(db)
     from vigil import keys
 
     with session_scope(url) as s:
@@ -70,13 +66,10 @@ def create(
 ) -> None:
     """Mint a key. It is printed once, on the last line, and only its hash is stored."""
     from vigil import keys
-    from vigil.config import database_url
-    from vigil.store.db import session_scope, upgrade
+    from vigil.store.db import session_scope
 
-    url = database_url(db)
-    upgrade(url)
     try:
-        with session_scope(url) as s:
+        with session_scope(migrated(db)) as s:
             new = keys.create_key(s, name, role)
             key_id = new.row.id
     except keys.ApiKeyError as e:
@@ -92,12 +85,9 @@ def list_(
 ) -> None:
     """Show every key: id, name, role, its first characters, and when it was created, last used and revoked."""
     from vigil import keys
-    from vigil.config import database_url
-    from vigil.store.db import session_scope, upgrade
+    from vigil.store.db import session_scope
 
-    url = database_url(db)
-    upgrade(url)
-    with session_scope(url) as s:
+    with session_scope(migrated(db)) as s:
         rows = [
             {"id": k.id, "name": k.name, "role": k.role, "prefix": k.prefix,
              "created_at": _iso(k.created_at), "last_used_at": _iso(k.last_used_at), "revoked_at": _iso(k.revoked_at)}
@@ -123,13 +113,10 @@ def revoke(
 ) -> None:
     """Revoke a key. Every worker refuses it within a second."""
     from vigil import keys
-    from vigil.config import database_url
-    from vigil.store.db import session_scope, upgrade
+    from vigil.store.db import session_scope
 
-    url = database_url(db)
-    upgrade(url)
     try:
-        with session_scope(url) as s:
+        with session_scope(migrated(db)) as s:
             row = keys.revoke_key(s, key)
             key_id, name = row.id, row.name
     except keys.ApiKeyError as e:
