@@ -10,7 +10,9 @@ from hypothesis import strategies as st
 
 from vigil.cases.intake import Receipt
 
-from .conftest import flip, ingest, notice
+from vigil.signals import video
+
+from .conftest import flip, ingest, notice, random_pdq
 
 TEXT_FORMS = ["Join the {w} now", "J0IN the {w} now!", "join  the {w}\u200b now"]
 WORDS = ["caliphate", "brigade", "uprising", "column", "battalion"]
@@ -89,3 +91,31 @@ def test_concurrent_batches_on_the_same_content_open_one_case_each(db_url):
     assert errors == []
     assert len(results) == 4 * 5 * 20
     assert len({r.case_id for r in results}) == 20
+
+
+def test_copies_committed_while_a_batch_waits_for_the_lock_still_group(db_url, monkeypatch):
+    """A batch reads keys and searches near copies before the intake lock; whatever another batch commits in
+    between (same content id, near PDQ, same video, same text) must still join that batch's case."""
+    from vigil.cases import intake
+
+    rng = random.Random(11)
+    pdq = random_pdq(rng)
+    frames = [random_pdq(rng) for _ in range(12)]
+    clip = lambda: video.encode([video.Frame(flip(f, rng.sample(range(256), 6)), 90) for f in frames])  # noqa: E731
+    first = [notice("same-id"), notice("img-a", hashes={"pdq": pdq}), notice("vid-a", hashes={"video_pdq": clip()}),
+             notice("txt-a", text="Join the fighters at the border tonight")]
+    second = [notice("same-id"), notice("img-b", hashes={"pdq": flip(pdq, rng.sample(range(256), 12))}),
+              notice("vid-b", hashes={"video_pdq": clip()}), notice("txt-b", text="JOIN the f1ghters at the border tonight!")]
+    real = intake.serialise
+    earlier = []
+
+    def meanwhile(session):
+        monkeypatch.setattr(intake, "serialise", real)
+        earlier.extend(ingest(db_url, first))  # commits between the second batch's prepare() and its lock
+        real(session)
+
+    monkeypatch.setattr(intake, "serialise", meanwhile)
+    later = ingest(db_url, second)
+    assert len(earlier) == 4
+    assert [r.case_id for r in later] == [r.case_id for r in earlier]
+    assert len({r.case_id for r in earlier}) == 4

@@ -1,8 +1,10 @@
 """Which notices are about the same content: exact keys, near-duplicate PDQs, the same video, the same text.
 
 `content_keys` is pure. `NearIndex` keeps, per process, the PDQs and videos of every case in memory,
-loaded from `case_keys`/`case_contents` and topped up incrementally, so a batch costs one lookup query
-plus in-memory searches. `Groups` is a union-find over the items of a batch and the cases they touch.
+loaded from `case_keys`/`case_contents` and topped up incrementally. Intake searches it before taking
+its lock (`NearIndex.search`), then, under the lock, compares only with the copies committed since
+(`Near.since`), so the costly search never holds up other batches. `Groups` is a union-find over the
+items of a batch and the cases they touch.
 """
 
 from __future__ import annotations
@@ -129,6 +131,13 @@ class NearIndex:
         if vrows:
             self.last_video = (vrows[-1].id, vrows[-1].content_id)
 
+    def search(self, session: Session, pdqs: list[str], videos: list[str]) -> Near:
+        """Cases holding a near copy of each PDQ and video, as committed now (read committed, no lock needed)."""
+        with self.lock:
+            self.refresh(session)
+            return Near(dict(zip(pdqs, self.pdq_cases(pdqs))), {v: self.video_cases(v) for v in videos},
+                        self.last_video[0])
+
     def pdq_cases(self, values: list[str]) -> list[set[int]]:
         """For each PDQ, the cases holding a PDQ within the threshold."""
         if not values or self.pdq is None or len(self.pdq) == 0:
@@ -137,6 +146,39 @@ class NearIndex:
 
     def video_cases(self, value: str) -> set[int]:
         return {case_id for case_id, reps in self.videos.items() if any(same_video(value, r) for r in reps)}
+
+
+@dataclass
+class Near:
+    """What `NearIndex.search` found, and how far into `case_contents` it had read videos."""
+
+    pdq: dict[str, set[int]]
+    video: dict[str, set[int]]
+    video_mark: int
+
+    def since(self, session: Session, new_pdqs: list[tuple[str, int]]) -> None:
+        """Add the cases among copies committed after the search: `new_pdqs` are (PDQ, case id) pairs from
+        case keys written since; videos are read past `video_mark`. Only the intake lock's holder writes
+        copies and keys, so nothing committed later can have a smaller id."""
+        if self.pdq and new_pdqs:
+            mine = list(self.pdq)
+            for i, j in close_pairs(mine, [v for v, _ in new_pdqs]):
+                self.pdq[mine[i]].add(new_pdqs[j][1])
+        if self.video:
+            for case_id, value in session.execute(
+                    sa.select(CaseContent.case_id, CaseContent.video_pdq)
+                    .where(CaseContent.video_pdq.is_not(None), CaseContent.id > self.video_mark)):
+                for v, found in self.video.items():
+                    if case_id not in found and same_video(v, value):
+                        found.add(case_id)
+
+
+def close_pairs(a: list[str], b: list[str], threshold: int = PDQ_THRESHOLD) -> list[tuple[int, int]]:
+    """Pairs (i, j) of positions with a[i] and b[j] within `threshold` bits of each other."""
+    if not a or not b:
+        return []
+    idx = PDQIndex.build(b, range(len(b)))
+    return [(i, int(j)) for i, (ids, _d) in enumerate(idx.query_many(a, threshold)) for j in ids]
 
 
 _indexes: dict[str, NearIndex] = {}
@@ -149,12 +191,5 @@ def near_index(db_url: str) -> NearIndex:
 
 
 def batch_pdq_pairs(values: list[str]) -> list[tuple[int, int]]:
-    """Pairs (i, j) of positions in `values` whose PDQs are within the threshold of each other."""
-    if len(values) < 2:
-        return []
-    idx = PDQIndex.build(values, range(len(values)))
-    pairs = []
-    for i, (ids, _d) in enumerate(idx.query_many(values, PDQ_THRESHOLD)):
-        pairs.extend((i, int(j)) for j in ids if int(j) > i)
-    return pairs
-
+    """Pairs (i, j), i < j, of positions in `values` whose PDQs are within the threshold of each other."""
+    return [(i, j) for i, j in close_pairs(values, values) if j > i]

@@ -20,7 +20,7 @@ from vigil import outbox
 from vigil.cases import checks, priority
 from vigil.cases.bulk import chunks, insert_rows, is_postgres, one_of, update_rows
 from vigil.cases.clock import now as utc_now, utc
-from vigil.cases.dedupe import ContentKeys, Groups, batch_pdq_pairs, content_keys, near_index, same_video
+from vigil.cases.dedupe import ContentKeys, Groups, Near, batch_pdq_pairs, content_keys, near_index, same_video
 from vigil.cases.notice import NoticeIn
 from vigil.cases.policy import CasePolicy
 from vigil.cases.routing import route
@@ -93,8 +93,11 @@ class Prepared:
     keys: list[ContentKeys]
     known: dict[str, set[int]]  # exact key -> cases holding it, as committed up to case key `seen`
     seen: int
+    near: Near  # cases holding near copies of the batch's PDQs and videos
+    pairs: list[tuple[str, str]]  # PDQs of this batch within the threshold of each other
     weights: dict[str, float]  # notifier id -> accuracy weight
     evidence: dict[int, checks.Evidence]  # notice position -> evidence, for content no case held
+    rows: list[dict]  # notice rows, but for their case and id
     notice_ids: list[int] | None  # reserved ahead where the database allows it (PostgreSQL sequences)
 
 
@@ -110,10 +113,12 @@ def _reader(session: Session):
             yield conn
 
 
-def prepare(session: Session, notices: list[NoticeIn], *, db_url: str, checkers: checks.Checkers) -> Prepared:
+def prepare(session: Session, notices: list[NoticeIn], *, now: datetime, db_url: str,
+            checkers: checks.Checkers) -> Prepared:
     digests = [n.digest() for n in notices]
     keys = [content_keys(n.content) for n in notices]
     wanted = sorted({k for ck in keys for _kind, k in ck.exact})
+    pdqs = sorted({ck.pdq for ck in keys if ck.pdq})
     notifier_ids = sorted({n.notifier.id for n in notices if n.notifier and n.notifier.id})
     known: dict[str, set[int]] = {}
     weights: dict[str, float] = {}
@@ -127,6 +132,7 @@ def prepare(session: Session, notices: list[NoticeIn], *, db_url: str, checkers:
             for r in db.execute(sa.select(NotifierRecord.notifier_id, NotifierRecord.accurate, NotifierRecord.inaccurate)
                                 .where(one_of(session, NotifierRecord.notifier_id, chunk))):
                 weights[r[0]] = priority.notifier_weight(r[1], r[2])
+        near = near_index(db_url).search(db, pdqs, sorted({ck.video for ck in keys if ck.video}))
     notice_ids = allocate_ids(session, Notice.__table__, len(notices)) if is_postgres(session) else None
     # Evidence for content that no case holds: the likely leads of new cases. Identical content is checked once.
     first: dict[tuple, int] = {}
@@ -138,16 +144,31 @@ def prepare(session: Session, notices: list[NoticeIn], *, db_url: str, checkers:
     leads = sorted(set(share.values()))
     found = dict(zip(leads, checks.check(db_url, [notices[p].content for p in leads],
                                          [notices[p].category for p in leads], checkers))) if leads else {}
-    return Prepared(digests, keys, known, seen, weights, {p: found[lead] for p, lead in share.items()}, notice_ids)
+    rows = [_notice_row(n, digest, now) for n, digest in zip(notices, digests)]
+    return Prepared(digests, keys, known, seen, near, [(pdqs[i], pdqs[j]) for i, j in batch_pdq_pairs(pdqs)],
+                    weights, {p: found[lead] for p, lead in share.items()}, rows, notice_ids)
+
+
+def _notice_row(n: NoticeIn, digest: str, now: datetime) -> dict:
+    c, nf = n.content, n.notifier
+    return {
+        "source": n.source, "authority": n.authority, "order_reference": n.order_reference,
+        "content_id": c.id, "content_url": c.url, "content_type": c.inferred_type(), "content_text": c.text,
+        "content_hashes": c.hashes, "uploader_id": c.uploader_id, "explanation": n.explanation,
+        "notifier_id": nf.id if nf else None, "notifier_name": nf.name if nf else None,
+        "notifier_email": nf.email if nf else None, "good_faith": n.good_faith, "category": n.category,
+        "language": n.language, "views": c.views, "received_at": now, "idempotency_key": n.idempotency_key,
+        "digest": digest,
+    }
 
 
 def ingest(session: Session, notices: list[NoticeIn], *, policy: CasePolicy, now: datetime | None = None,
            db_url: str | None = None, checkers: checks.Checkers = checks.Checkers()) -> list[Receipt | IntakeError]:
     """Take `notices` (already validated); one Receipt or IntakeError per notice, in order."""
-    db_url = db_url or db_url_of(session)
-    pre = prepare(session, notices, db_url=db_url, checkers=checkers)
-    serialise(session)
     now = now or utc_now()
+    db_url = db_url or db_url_of(session)
+    pre = prepare(session, notices, now=now, db_url=db_url, checkers=checkers)
+    serialise(session)
     results: list[Receipt | IntakeError | None] = [None] * len(notices)
     digests = pre.digests
 
@@ -200,28 +221,26 @@ def _ingest_new(session: Session, notices: list[NoticeIn], pre: Prepared, new: l
     items = [notices[i] for i in new]
     keys: list[ContentKeys] = [pre.keys[i] for i in new]
 
-    # 2. Candidate cases: exact keys as read before the lock plus any committed since, near-duplicate PDQs
-    #    and videos from memory.
+    # 2. Candidate cases: exact keys and near copies as found before the lock, plus any committed since.
     wanted = {k for ck in keys for _kind, k in ck.exact}
     key_cases = {k: set(cids) for k, cids in pre.known.items()}
+    new_pdqs = []
     for k, cid in session.execute(sa.select(CaseKey.key, CaseKey.case_id).where(CaseKey.id > pre.seen)):
         if k in wanted:
             key_cases.setdefault(k, set()).add(cid)
-    index = near_index(db_url)
-    with index.lock:
-        index.refresh(session)
-        pdq_values = [ck.pdq for ck in keys if ck.pdq]
-        pdq_hits = dict(zip(pdq_values, index.pdq_cases(pdq_values)))
-        video_hits = {ck.video: index.video_cases(ck.video) for ck in keys if ck.video}
+        if k.startswith("pdq:"):
+            new_pdqs.append((k[4:], cid))
+    near = pre.near
+    near.since(session, new_pdqs)
     candidates: list[set[int]] = []
     for ck in keys:
         found: set[int] = set()
         for _kind, k in ck.exact:
             found |= key_cases.get(k, set())
         if ck.pdq:
-            found |= pdq_hits[ck.pdq]
+            found |= near.pdq[ck.pdq]
         if ck.video:
-            found |= video_hits[ck.video]
+            found |= near.video[ck.video]
         candidates.append(found)
 
     # 3. Which candidates can take more notices: open cases, and decided ones whose standing decision acted
@@ -258,9 +277,9 @@ def _ingest_new(session: Session, notices: list[NoticeIn], pre: Prepared, new: l
                 owner[k] = pos
         for c in candidates[pos] & eligible:
             g.union(("c", c), ("i", pos))
-    distinct_pdq = sorted({ck.pdq for ck in keys if ck.pdq})
-    for a, b in batch_pdq_pairs(distinct_pdq):
-        g.union(("i", owner["pdq:" + distinct_pdq[a]]), ("i", owner["pdq:" + distinct_pdq[b]]))
+    for a, b in pre.pairs:
+        if "pdq:" + a in owner and "pdq:" + b in owner:  # both among the notices not answered by idempotency
+            g.union(("i", owner["pdq:" + a]), ("i", owner["pdq:" + b]))
     video_reps: list[tuple[str, int]] = []
     for pos, ck in enumerate(keys):
         if ck.video and not candidates[pos] & eligible:
@@ -328,21 +347,10 @@ def _ingest_new(session: Session, notices: list[NoticeIn], pre: Prepared, new: l
                 target[p] = cid
 
     # 6. The notices themselves.
-    notice_rows = []
-    for pos, n in enumerate(items):
-        c, nf = n.content, n.notifier
-        notice_rows.append({
-            "case_id": target[pos], "source": n.source, "authority": n.authority, "order_reference": n.order_reference,
-            "content_id": c.id, "content_url": c.url, "content_type": c.inferred_type(), "content_text": c.text,
-            "content_hashes": c.hashes, "uploader_id": c.uploader_id, "explanation": n.explanation,
-            "notifier_id": nf.id if nf else None, "notifier_name": nf.name if nf else None,
-            "notifier_email": nf.email if nf else None, "good_faith": n.good_faith, "category": n.category,
-            "language": n.language, "views": c.views, "received_at": now, "idempotency_key": n.idempotency_key,
-            "digest": pre.digests[new[pos]],
-        })
     notice_ids = [pre.notice_ids[i] for i in new] if pre.notice_ids else allocate_ids(session, Notice.__table__, len(new))
-    for row, nid in zip(notice_rows, notice_ids):
-        row["id"] = nid
+    notice_rows = [pre.rows[i] for i in new]
+    for pos, (row, nid) in enumerate(zip(notice_rows, notice_ids)):
+        row["case_id"], row["id"] = target[pos], nid
     insert_rows(session, Notice.__table__, notice_rows)
     for pos, nid in enumerate(notice_ids):
         results[new[pos]] = Receipt(nid, target[pos], now, pre.digests[new[pos]], False)
