@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Optional
+from typing import Annotated, Optional, Sequence
 
 import typer
 
@@ -20,6 +20,12 @@ def fail(message: str, hint: str | None = None, code: int = 2) -> typer.Exit:
     if hint:
         typer.echo(f"hint: {hint}", err=True)
     return typer.Exit(code)
+
+
+def check_state(state: str | None, states: Sequence[str]) -> None:
+    """Refuse a --state filter the listing does not know, naming the ones it does."""
+    if state is not None and state not in states:
+        raise fail(f"unknown state {state!r}", f"use one of {', '.join(states)}")
 
 
 def migrated(db: str | None) -> str:

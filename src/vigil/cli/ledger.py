@@ -13,7 +13,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from vigil.cli.common import DbOption, fail, migrated
+from vigil.cli.common import DbOption, check_state, fail, migrated
 
 ledger_app = typer.Typer(help="The tamper-evident decision ledger: verify it, publish signed checkpoints, inspect it.",
                          no_args_is_help=True)
@@ -241,8 +241,7 @@ def list_statements(
     from vigil.store.db import session_scope
     from vigil.store.statements import STATES, Statement
 
-    if state is not None and state not in STATES:
-        raise fail(f"unknown state {state!r}", f"use one of {', '.join(STATES)}")
+    check_state(state, STATES)
     with session_scope(migrated(db)) as s:
         query = sa.select(Statement).order_by(Statement.id.desc()).limit(limit)
         if state:

@@ -10,7 +10,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from vigil.cli.common import DbOption, fail, migrated
+from vigil.cli.common import DbOption, check_state, migrated
 
 outbox_app = typer.Typer(help="The webhook outbox: actions, restores and notifications to the platform.", no_args_is_help=True)
 cases_app = typer.Typer(help="Cases: notices grouped by content, in priority order.", no_args_is_help=True)
@@ -64,17 +64,15 @@ def list_outbox(
     from vigil.store.cases import OutboxMessage
     from vigil.store.db import session_scope
 
-    if state is not None and state not in outbox.STATES:
-        raise fail(f"unknown state {state!r}", f"use one of {', '.join(outbox.STATES)}")
+    check_state(state, outbox.STATES)
     with session_scope(migrated(db)) as s:
         counts = dict(s.execute(sa.select(OutboxMessage.state, sa.func.count()).group_by(OutboxMessage.state)).all())
         q = sa.select(OutboxMessage).order_by(OutboxMessage.id.desc()).limit(limit)
         if state:
             q = q.where(OutboxMessage.state == state)
         rows = s.scalars(q).all()
-    table = Table(title=", ".join(f"{k}: {counts.get(k, 0)}" for k in outbox.STATES))
-    for col in ("id", "event", "state", "attempts", "last error"):
-        table.add_column(col)
+    table = Table("id", "event", "state", "attempts", "last error",
+                  title=", ".join(f"{k}: {counts.get(k, 0)}" for k in outbox.STATES))
     for m in rows:
         table.add_row(str(m.id), m.event, m.state, str(m.attempts), (m.last_error or "")[:80])
     Console().print(table)
@@ -91,13 +89,10 @@ def list_cases(
     from vigil.cases import queue as q
     from vigil.store.db import session_scope
 
-    if state is not None and state not in q.STATES:
-        raise fail(f"unknown state {state!r}", f"use one of {', '.join(q.STATES)}")
+    check_state(state, q.STATES)
     with session_scope(migrated(db)) as s:
         rows = q.list_cases(s, queue=queue, state=state, limit=limit)
-    table = Table()
-    for col in ("id", "priority", "source", "queue", "state", "notices", "deadline", "time left"):
-        table.add_column(col)
+    table = Table("id", "priority", "source", "queue", "state", "notices", "deadline", "time left")
     for c in rows:
         left = c["time_left"]
         shown = f"{'-' if left < 0 else ''}{int(abs(left)) // 3600}h{int(abs(left)) % 3600 // 60:02d}m"
