@@ -497,19 +497,13 @@ def preview_statements(c: dict, copies: list[dict], d, at: datetime) -> tuple[li
     """The statements of reasons this decision will produce (as JSON text, one per copy), and any reason one
     would be refused.
 
-    The facts are those vigil.review.decisions.record gives each copy; the puid is assigned when it is recorded.
+    The facts come from decisions.facts_for, as when the decision is recorded; only the puid is a stand-in.
     """
-
-    evidence = c.get("evidence") or {}
-    detected = bool(evidence.get("matches")) or (evidence.get("text") or {}).get("verdict") in ("violating", "review")
     out, problems = [], []
     for m in copies:
-        statement = sor.build_statement(sor.DecisionFacts(
-            puid=f"pending-c{m['id']}", action=d.action, territorial_scope=d.territorial_scope,
-            ground_type=d.ground_type, ground_reference=d.ground_reference, explanation=d.explanation,
-            content_type=[m["type"]], content_date=fmt.parse(m["first_seen_at"]).date(), decision_date=at.date(),
-            source=c["source"], automated_detection=detected, automated_decision="not", category=None,
-            language=c["language"]))
+        statement = sor.build_statement(decisions.facts_for(
+            d, puid=f"pending-c{m['id']}", content_type=m["type"], first_seen_at=fmt.parse(m["first_seen_at"]),
+            source=c["source"], language=c["language"], evidence=c.get("evidence"), automated=False, at=at))
         problems += [f"{m['content_id']}: {p}" for p in sor.validate_statement(statement)]
         out.append((m["content_id"], json.dumps(statement, indent=2, sort_keys=True, ensure_ascii=False)))
     return out, problems

@@ -134,18 +134,12 @@ def record(session: Session, case: Case, d: DecisionIn, contents: list[CaseConte
     session.flush()
     append_row(session, "automated_action" if automated else "decision", decision)
 
-    evidence = case.evidence or {}
-    detected = bool(evidence.get("matches")) or (evidence.get("text") or {}).get("verdict") in ("violating", "review")
     statements: dict[int, dict] = {}
-    language = case.language[:2].upper() if case.language and ISO_639_1.match(case.language[:2]) else None
     for c in contents:
         try:
-            row = record_statement(session, DecisionFacts(
-                puid=f"vigil-d{decision.id}-c{c.id}", action=d.action, territorial_scope=d.territorial_scope,
-                ground_type=d.ground_type, ground_reference=d.ground_reference, explanation=d.explanation,
-                content_type=[c.content_type], content_date=min(utc(c.first_seen_at).date(), at.date()),
-                decision_date=at.date(), source=case.source, automated_detection=automated or detected,
-                automated_decision="fully" if automated else "not", category=None, language=language))
+            row = record_statement(session, facts_for(
+                d, puid=f"vigil-d{decision.id}-c{c.id}", content_type=c.content_type, first_seen_at=c.first_seen_at,
+                source=case.source, language=case.language, evidence=case.evidence, automated=automated, at=at))
         except StatementError as e:
             raise ReviewError(422, "invalid_statement", "the statement of reasons would be refused: "
                               f"{'; '.join(e.errors)}; reword the explanation or ground", "explanation") from None
@@ -171,6 +165,24 @@ def record(session: Session, case: Case, d: DecisionIn, contents: list[CaseConte
         for c in contents:
             c.retained_until = at + policy.retention
     return decision
+
+
+def facts_for(d: DecisionIn, *, puid: str, content_type: str, first_seen_at: datetime, source: str,
+              language: str | None, evidence: dict | None, automated: bool, at: datetime) -> DecisionFacts:
+    """The facts one copy's statement of reasons is built from.
+
+    The console's preview builds its statements from these too, so a reviewer sees the statement that
+    deciding will record.
+    """
+    evidence = evidence or {}
+    detected = bool(evidence.get("matches")) or (evidence.get("text") or {}).get("verdict") in ("violating", "review")
+    return DecisionFacts(
+        puid=puid, action=d.action, territorial_scope=d.territorial_scope,
+        ground_type=d.ground_type, ground_reference=d.ground_reference, explanation=d.explanation,
+        content_type=[content_type], content_date=min(utc(first_seen_at).date(), at.date()),
+        decision_date=at.date(), source=source, automated_detection=automated or detected,
+        automated_decision="fully" if automated else "not", category=None,
+        language=language[:2].upper() if language and ISO_639_1.match(language[:2]) else None)
 
 
 def summary_of(decision: Decision) -> dict:
