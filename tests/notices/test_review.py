@@ -267,3 +267,15 @@ def test_open_appeals_and_pending_disclosures_verify_cleanly(db_url, client, rol
         s.execute(sa.update(Decision).values(explanation="changed afterwards"))
     findings = _ledger_findings(db_url)
     assert findings and all(f == "row_changed" for f in findings), findings
+
+
+def test_statement_language_is_the_tags_iso_639_1_code_or_left_out(db_url, client, role_keys):
+    """A BCP 47 tag's primary subtag is the statement's language only when it is two letters: "fil" (Filipino)
+    has no ISO 639-1 code, and must not become FI (Finnish)."""
+    for content, language, expected in (("zh", "zh-Hant", "ZH"), ("fil", "fil", None), ("gsw", "gsw-CH", None)):
+        case = open_case(client, role_keys, (content, {"language": language}))
+        r = client.post(f"/v1/cases/{case}/decision", headers=auth(role_keys, "reviewer"), json=REMOVE)
+        assert r.status_code == 201, r.text
+        with session_scope(db_url) as s:
+            statement = s.scalars(sa.select(Statement).order_by(Statement.id.desc())).first()  # this decision's
+            assert statement.body.get("content_language") == expected, language

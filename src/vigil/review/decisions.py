@@ -182,7 +182,14 @@ def facts_for(d: DecisionIn, *, puid: str, content_type: str, first_seen_at: dat
         content_type=[content_type], content_date=min(utc(first_seen_at).date(), at.date()),
         decision_date=at.date(), source=source, automated_detection=automated or detected,
         automated_decision="fully" if automated else "not", category=None,
-        language=language[:2].upper() if language and ISO_639_1.match(language[:2]) else None)
+        language=_iso_639_1(language))
+
+
+def _iso_639_1(language: str | None) -> str | None:
+    """The statement's two-letter language, from a BCP 47 tag: "zh-Hant" gives ZH; "fil" has no ISO 639-1
+    code, so the statement leaves the language out rather than name another one (FI is Finnish)."""
+    primary = (language or "").split("-")[0]
+    return primary.upper() if ISO_639_1.match(primary) else None
 
 
 def summary_of(decision: Decision) -> dict:
