@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export HF_HUB_OFFLINE := 1
 
-.PHONY: run test test-sqlite test-postgres bench setup clean
+.PHONY: run test test-sqlite test-postgres setup clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -28,9 +28,6 @@ test-sqlite: $(STAMP)
 
 test-postgres: $(STAMP)
 	VIGIL_TEST_DB=postgresql $(BIN)/pytest -q $(PYTEST_ARGS)
-
-bench: $(STAMP)
-	$(BIN)/python bench/run_all.py
 
 clean:
 	rm -rf $(VENV) var/*.db

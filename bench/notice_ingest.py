@@ -1,10 +1,12 @@
 """Notice intake: notices per second through `POST /v1/notices/batch`, with dedupe on, at 1M notices in the database.
 
-    .venv/bin/python bench/notice_ingest.py [--prefill 1000000] [--batches 40] [--backends sqlite,postgresql]
+    .venv/bin/python bench/notice_ingest.py [--prefill 1000000] [--batches 100] [--backends sqlite,postgresql]
 
 For each backend it builds a fresh database, fills it with --prefill notices on --prefill/5 cases by a
 fast bulk load (COPY on PostgreSQL, executemany on SQLite; this is set-up, not measured), starts
-`vigil serve` on loopback, and posts batches of 1,000 notices from --clients client threads.
+`vigil serve --workers 3` on loopback, and posts batches of 1,000 notices from --clients 4 client
+threads. Three worker processes on two cores let one batch's grouping and writes (under the intake
+lock) overlap with other batches' parsing, validation and checks (before it).
 The batches mix what a platform sees after an attack:
   60% notices on content already in a case (dedupe by content id),
   15% new content with text (grouped by normalised text; new cases run the text detector),
@@ -319,10 +321,10 @@ def run(backend: str, args) -> dict:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--prefill", type=int, default=1_000_000, help="notices in the database before measuring")
-    ap.add_argument("--batches", type=int, default=40, help="measured batches of 1,000 notices")
+    ap.add_argument("--batches", type=int, default=100, help="measured batches of 1,000 notices")
     ap.add_argument("--backends", default="sqlite,postgresql")
-    ap.add_argument("--clients", type=int, default=2, help="concurrent client threads")
-    ap.add_argument("--workers", type=int, default=1, help="service worker processes")
+    ap.add_argument("--clients", type=int, default=4, help="concurrent client threads")
+    ap.add_argument("--workers", type=int, default=3, help="service worker processes")
     ap.add_argument("--seed", type=int, default=5)
     args = ap.parse_args()
     from rich.console import Console
