@@ -1,7 +1,8 @@
 """Notice intake: store a batch of notices, group them into cases, and open, check and prioritise new cases.
 
 Set-based, because peaks after an attack run to thousands of notices a second: one idempotency query,
-one dedupe-key query, in-memory near-duplicate searches, then bulk inserts and one bulk update per batch.
+one dedupe-key query (and one for keys committed since), in-memory near-duplicate searches, then bulk
+inserts and one bulk update per batch.
 Grouping and writing are serialised per database (an advisory lock on PostgreSQL, SQLite's single
 writer), so two batches never open two cases for the same content; the lock is held until the caller
 commits. Everything that does not depend on other batches (`prepare`) runs before the lock.
@@ -176,16 +177,16 @@ def ingest(session: Session, notices: list[NoticeIn], *, policy: CasePolicy, now
     new: list[int] = []
     first_in_batch: dict[str, int] = {}
     keys = [n.idempotency_key for n in notices if n.idempotency_key]
-    seen: dict[str, tuple] = {}
+    stored: dict[str, tuple] = {}
     for chunk in chunks(keys, CHUNK):
         for r in session.execute(sa.select(Notice.idempotency_key, Notice.id, Notice.case_id, Notice.received_at,
                                            Notice.digest).where(one_of(session, Notice.idempotency_key, chunk))):
-            seen[r[0]] = tuple(r[1:])
+            stored[r[0]] = tuple(r[1:])
     later: list[tuple[int, int]] = []
     for i, n in enumerate(notices):
         k = n.idempotency_key
-        if k and k in seen:
-            nid, cid, at, digest = seen[k]
+        if k and k in stored:
+            nid, cid, at, digest = stored[k]
             results[i] = (Receipt(nid, cid, utc(at), digest, True) if digest == digests[i] else
                           IntakeError("idempotency_conflict", f"idempotency key {k!r} was already used for a different "
                                       "notice; use a new key for a new notice"))
