@@ -3,7 +3,9 @@
 A message is written in the same transaction as the decision that causes it, so a decision never
 exists without its action, and a crash never loses one. A worker then posts each message with an
 HMAC-SHA256 signature of the exact body and an idempotency key (the receiver drops repeats), retries
-with exponential backoff, and after `MAX_ATTEMPTS` leaves it in the `dead` state for an operator.
+with exponential backoff capped at `MAX_DELAY` per wait, and after `MAX_ATTEMPTS` (a day of trying)
+leaves it in the `dead` state for an operator. A platform outage of minutes or hours must not
+dead-letter actions, least of all one-hour removal orders.
 
 A worker claims due messages by pushing their next attempt a lease into the future, so several
 workers share the work, and a worker killed mid-delivery only delays its messages by the lease.
@@ -38,9 +40,11 @@ SIGNATURE_HEADER = "X-Vigil-Signature"  # "sha256=<hex HMAC-SHA256 of the raw bo
 EVENT_HEADER = "X-Vigil-Event"
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 
-MAX_ATTEMPTS = 8  # Coop retries actions 5 times; 8 with doubling from 2 s spans about eight minutes
 BASE_DELAY = timedelta(seconds=2)
-MAX_DELAY = timedelta(hours=1)
+MAX_DELAY = timedelta(minutes=15)  # a receiver back from an outage gets its actions within 15 minutes
+# Waits of 2 s doubling to 512 s (17 min in all), then 15 minutes each: the 105th attempt comes 24 h 2 min
+# after the first, so only a receiver down for a whole day dead-letters a message.
+MAX_ATTEMPTS = 105
 LEASE = timedelta(seconds=60)  # a claimed message is retried after this if its worker dies
 UNCONFIGURED_DELAY = timedelta(seconds=60)
 TIMEOUT_SECONDS = 10.0
@@ -78,8 +82,9 @@ def verify(secret: bytes, body: bytes, signature: str) -> bool:
 
 
 def backoff(attempts: int) -> timedelta:
-    """Delay before the next try after `attempts` failures: 2 s, 4 s, 8 s, ... capped at an hour."""
-    return min(MAX_DELAY, BASE_DELAY * (2 ** max(0, attempts - 1)))
+    """Delay before the next try after `attempts` failures: 2 s, 4 s, 8 s, ... 512 s, then 15 minutes each."""
+    doublings = min(max(0, attempts - 1), 20)  # 2 s x 2^20 is far past the cap; the bound keeps timedelta finite
+    return min(MAX_DELAY, BASE_DELAY * 2**doublings)
 
 
 def encode(body: dict) -> str:

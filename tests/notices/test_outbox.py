@@ -75,7 +75,8 @@ def test_retries_with_backoff_then_delivers(db_url, monkeypatch):
 
 def test_backoff_grows_exponentially_and_is_capped():
     assert [outbox.backoff(n).total_seconds() for n in (1, 2, 3, 4)] == [2, 4, 8, 16]
-    assert outbox.backoff(40) == outbox.MAX_DELAY
+    assert outbox.backoff(9).total_seconds() == 512
+    assert outbox.backoff(10) == outbox.backoff(40) == outbox.backoff(10**6) == timedelta(minutes=15)
 
 
 def test_dead_letter_after_max_attempts_is_visible_and_retryable(db_url, client, role_keys, monkeypatch):
@@ -83,7 +84,7 @@ def test_dead_letter_after_max_attempts_is_visible_and_retryable(db_url, client,
     monkeypatch.setenv("VIGIL_WEBHOOK_URL", r.url)
     try:
         queue(db_url, 1)
-        drain(db_url)
+        drain(db_url, rounds=outbox.MAX_ATTEMPTS + 1)
         assert r.posts == outbox.MAX_ATTEMPTS
         out = client.get("/v1/outbox", params={"state": "dead"}, headers=auth(role_keys, "admin")).json()
         assert out["counts"]["dead"] == 1
