@@ -1,7 +1,9 @@
 """Notices on the same content or its near-duplicates group into one case; different content does not."""
 
+import json
 import random
 
+import pytest
 import sqlalchemy as sa
 
 from vigil.cases.intake import Receipt
@@ -138,3 +140,38 @@ def test_reversed_removal_no_longer_catches_reuploads(db_url, role_keys):
         decide_appeal(s, a.id, "reversed", "News reporting.", role_keys["reviewer2"][0], policy=CasePolicy())
     [copy] = ingest(db_url, [notice("copy", hashes={"md5": md5})])
     assert copy.case_id != r.case_id  # a fresh case for review, not an automatic removal
+
+
+def test_reversing_a_removal_reverses_the_reupload_removals_made_under_it(db_url, role_keys):
+    """Re-uploads removed because of a decision come back with it: restored, strikes taken back, and later copies
+    are no longer removed automatically. The reviewer who made the decision cannot decide appeals against its copies."""
+    from vigil.cases.policy import CasePolicy
+    from vigil.review.appeals import decide_appeal, lodge
+    from vigil.review.decisions import DecisionIn, decide
+    from vigil.review.errors import ReviewError
+    from vigil.store.cases import Decision, OutboxMessage, Strike
+
+    md5 = "00112233445566778899aabbccddeeff"
+    [r] = ingest(db_url, [notice("orig", hashes={"md5": md5}, uploader_id="u1")])
+    with session_scope(db_url) as s:
+        d = decide(s, r.case_id, DecisionIn("remove", "legal", "TCO Art. 3", "Terrorist content."),
+                   role_keys["reviewer"][0], policy=CasePolicy())
+    ingest(db_url, [notice("copy1", hashes={"md5": md5}, uploader_id="u2")])
+    ingest(db_url, [notice("copy2", hashes={"md5": md5}, uploader_id="u3")])
+    with session_scope(db_url) as s:
+        copies = s.scalars(sa.select(Decision).where(Decision.id != d.id).order_by(Decision.id)).all()
+        assert [c.content_ids for c in copies] == [["copy1"], ["copy2"]]
+        assert {k.uploader_id: k.count for k in s.scalars(sa.select(Strike))} == {"u1": 1, "u2": 1, "u3": 1}
+        on_copy = lodge(s, copies[0].id, "uploader", "Mine is a copy of news footage.")
+        with pytest.raises(ReviewError) as e:
+            decide_appeal(s, on_copy.id, "upheld", "Same content.", role_keys["reviewer"][0], policy=CasePolicy())
+        assert e.value.code == "same_reviewer"
+    with session_scope(db_url) as s:
+        a = lodge(s, d.id, "uploader", "It is news.")
+        decide_appeal(s, a.id, "reversed", "News reporting.", role_keys["reviewer2"][0], policy=CasePolicy())
+    with session_scope(db_url) as s:
+        restored = [json.loads(m.body) for m in s.scalars(sa.select(OutboxMessage).where(OutboxMessage.event == "restore"))]
+        assert sorted(c["content_id"] for m in restored for c in m["contents"]) == ["copy1", "copy2", "orig"]
+        assert {k.uploader_id: k.count for k in s.scalars(sa.select(Strike))} == {"u1": 0, "u2": 0, "u3": 0}
+    [later] = ingest(db_url, [notice("copy3", hashes={"md5": md5})])
+    assert later.case_id != r.case_id  # no automatic removal under a reversed decision's copies

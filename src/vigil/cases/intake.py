@@ -254,10 +254,14 @@ def _ingest_new(session: Session, notices: list[NoticeIn], pre: Prepared, new: l
     decided = [c for c in all_cands if states.get(c) in DECIDED_STATES]
     history: dict[int, list[Decision]] = {}
     for chunk in chunks(decided, CHUNK):
-        reversed_ = sa.select(Appeal.decision_id).where(Appeal.state == "reversed", one_of(session, Appeal.case_id, chunk))
-        for d in session.scalars(sa.select(Decision).where(one_of(session, Decision.case_id, chunk),
-                                                          Decision.id.not_in(reversed_)).order_by(Decision.id)):
+        reversed_ = set(session.scalars(sa.select(Appeal.decision_id).where(Appeal.state == "reversed",
+                                                                           one_of(session, Appeal.case_id, chunk))))
+        for d in session.scalars(sa.select(Decision).where(one_of(session, Decision.case_id, chunk)).order_by(Decision.id)):
             history.setdefault(d.case_id, []).append(d)
+        for cid in chunk:
+            history[cid] = decisions.standing(history.get(cid, []), reversed_)
+            if not history[cid]:
+                del history[cid]
     acted = {cid: ds[-1] for cid, ds in history.items()}  # the latest decision on the case stands
 
     def decision_on(case_id: int, content_id: str) -> Decision:

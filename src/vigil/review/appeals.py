@@ -1,7 +1,8 @@
 """Appeals (DSA Art. 20): open six months after a decision, decided by a person other than the decider.
 
 Upholding changes nothing. Reversing a restriction restores every copy through the same webhook channel
-that removed it, takes back the strikes and the notifiers' accuracy counts. Reversing a decision to take
+that removed it, re-uploads removed because of it included, and takes back the strikes and the notifiers'
+accuracy counts. Reversing a decision to take
 no action needs the new decision, which then runs like any other.
 """
 
@@ -107,9 +108,10 @@ def decide_appeal(session: Session, appeal_id: int, outcome: str, explanation: s
     if not taken:
         raise ReviewError(409, "appeal_decided", f"appeal {appeal_id} was already decided ({appeal.state})")
     original = session.get(Decision, appeal.decision_id)
-    if original.reviewer_key_id == reviewer_key_id:
-        raise ReviewError(403, "same_reviewer", f"you decided decision {original.id}; a different reviewer must decide "
-                          "its appeal (DSA Art. 20(6))")
+    root, copies = decisions.lineage(session, original)
+    if reviewer_key_id in (original.reviewer_key_id, root.reviewer_key_id):
+        raise ReviewError(403, "same_reviewer", f"you decided decision {root.id}; a different reviewer must decide "
+                          "appeals against it and against the re-upload decisions that copy it (DSA Art. 20(6))")
     case = session.get(Case, appeal.case_id)
     if outcome == "reversed":
         if original.action == "no_action":
@@ -124,7 +126,8 @@ def decide_appeal(session: Session, appeal_id: int, outcome: str, explanation: s
                                    appeal_id=appeal.id)
             appeal.new_decision_id = new.id
         else:
-            restore(session, case, original, at)
+            for d in [original, *copies]:  # re-uploads removed because of this decision come back with it
+                restore(session, case, d, at)
     appeal.state, appeal.decided_at, appeal.decided_by, appeal.outcome_explanation = outcome, at, reviewer_key_id, explanation
     case.state, case.updated_at = "decided", at
     session.flush()
@@ -147,7 +150,7 @@ def restore(session: Session, case: Case, original: Decision, at: datetime) -> N
         "restored_at": at.isoformat()})], at)
     if original.action in decisions.VIOLATIONS:
         decisions.add_strikes(session, [c.uploader_id for c in contents if c.uploader_id], -1, at)
-    notices = list(session.scalars(sa.select(Notice).where(Notice.case_id == case.id)))
+    notices = list(session.scalars(sa.select(Notice).where(Notice.case_id == case.id, Notice.content_id.in_(original.content_ids))))
     ids = [n.notifier_id for n in notices if n.notifier_id]
     decisions.record_accuracy(session, ids, True, undo=True)
     decisions.record_accuracy(session, ids, False)

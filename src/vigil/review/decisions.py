@@ -119,17 +119,48 @@ def apply_to_reuploads(session: Session, case_id: int, decided: Decision, conten
     contents = list(session.scalars(sa.select(CaseContent).where(CaseContent.case_id == case_id,
                                                                  CaseContent.content_id.in_(content_ids))))
     notices = list(session.scalars(sa.select(Notice).where(Notice.id.in_(notice_ids))))
-    return record(session, case, d, contents, notices, reviewer_key_id=None, automated=True, policy=policy, at=at)
+    return record(session, case, d, contents, notices, reviewer_key_id=None, automated=True, policy=policy, at=at,
+                  derived_from=decided.id)
+
+
+def standing(case_decisions: list[Decision], reversed_ids: set[int]) -> list[Decision]:
+    """The decisions on one case that still stand: not reversed on appeal, and not copied from one that was."""
+    by_id = {d.id: d for d in case_decisions}
+
+    def stands(d: Decision) -> bool:
+        while d is not None:
+            if d.id in reversed_ids:
+                return False
+            d = by_id.get(d.derived_from) if d.derived_from is not None else None
+        return True
+
+    return [d for d in case_decisions if stands(d)]
+
+
+def lineage(session: Session, decision: Decision) -> tuple[Decision, list[Decision]]:
+    """The human (or first automated) decision `decision` was copied from, and every decision copied from
+    `decision` since (re-uploads, transitively)."""
+    case_decisions = {d.id: d for d in session.scalars(sa.select(Decision).where(Decision.case_id == decision.case_id))}
+    root = decision
+    while root.derived_from is not None and root.derived_from in case_decisions:
+        root = case_decisions[root.derived_from]
+    copies, frontier = [], {decision.id}
+    for d in sorted(case_decisions.values(), key=lambda d: d.id):
+        if d.derived_from in frontier:
+            copies.append(d)
+            frontier.add(d.id)
+    return root, copies
 
 
 def record(session: Session, case: Case, d: DecisionIn, contents: list[CaseContent], notices: list[Notice], *,
            reviewer_key_id: int | None, automated: bool, policy: CasePolicy, at: datetime,
-           appeal_id: int | None = None) -> Decision:
+           appeal_id: int | None = None, derived_from: int | None = None) -> Decision:
     """Store a decision about `contents` and everything that follows from it."""
     decision = Decision(case_id=case.id, action=d.action, territorial_scope=d.territorial_scope,
                         ground_type=d.ground_type, ground_reference=d.ground_reference, explanation=d.explanation,
                         reviewer_key_id=reviewer_key_id, automated=automated,
-                        content_ids=[c.content_id for c in contents], appeal_id=appeal_id, decided_at=at)
+                        content_ids=[c.content_id for c in contents], appeal_id=appeal_id,
+                        derived_from=derived_from, decided_at=at)
     session.add(decision)
     session.flush()
     append_row(session, "automated_action" if automated else "decision", decision)

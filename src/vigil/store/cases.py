@@ -134,6 +134,8 @@ class Decision(Base):
     automated: Mapped[bool] = mapped_column(sa.Boolean)
     content_ids: Mapped[list] = mapped_column(sa.JSON)
     appeal_id: Mapped[int | None] = mapped_column(sa.Integer)
+    # A re-upload decision copies this earlier decision on the case; reversing that one reverses it too.
+    derived_from: Mapped[int | None] = mapped_column(sa.Integer)
     decided_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
