@@ -141,7 +141,7 @@ def test_appeal_window_is_six_months(db_url, client, role_keys):
 
 
 def test_add_months_handles_short_months():
-    from vigil.review.appeals import add_months
+    from vigil.cases.clock import add_months
 
     assert add_months(datetime(2026, 8, 31, tzinfo=timezone.utc), 6) == datetime(2027, 2, 28, tzinfo=timezone.utc)
     assert add_months(datetime(2026, 1, 15, tzinfo=timezone.utc), 6) == datetime(2026, 7, 15, tzinfo=timezone.utc)
@@ -217,6 +217,46 @@ def test_retention_purges_removed_content_after_the_period(db_url, role_keys):
         assert c.content_text is None and c.purged_at is not None
         assert n.notifier_email is None and n.notifier_name is None and n.content_text is None
         assert s.scalar(sa.select(sa.func.count()).select_from(OutboxMessage).where(OutboxMessage.event == "purge")) == 1
+
+
+def test_default_retention_lasts_until_the_appeal_window_closes(db_url, role_keys):
+    """Six calendar months, not 183 days: content removed on 1 July can be appealed until 1 January, so it is
+    still there on 31 December."""
+    from vigil.cases.policy import CasePolicy
+    from vigil.review.decisions import DecisionIn, decide
+    from vigil.review.retention import purge_expired
+
+    [r] = ingest(db_url, [notice("a", text="some text")])
+    t0 = datetime(2026, 7, 1, 12, tzinfo=timezone.utc)
+    with session_scope(db_url) as s:
+        decide(s, r.case_id, DecisionIn("remove", "legal", "TCO", "Terrorist content."), role_keys["reviewer"][0],
+               policy=CasePolicy(), at=t0)
+    with session_scope(db_url) as s:
+        assert purge_expired(s, at=datetime(2026, 12, 31, 23, tzinfo=timezone.utc)) == 0
+    with session_scope(db_url) as s:
+        assert purge_expired(s, at=datetime(2027, 1, 1, 13, tzinfo=timezone.utc)) == 1
+
+
+def test_retention_keeps_content_while_any_appeal_on_the_case_is_open(db_url, role_keys):
+    """Deciding the notifier's appeal must not let the purge delete content the uploader's appeal may restore."""
+    from vigil.cases.policy import CasePolicy
+    from vigil.review.appeals import decide_appeal, lodge
+    from vigil.review.decisions import DecisionIn, decide
+    from vigil.review.retention import purge_expired
+
+    [r] = ingest(db_url, [notice("a", text="some text")])
+    t0 = datetime.now(timezone.utc)
+    policy = CasePolicy(retention_days=30)
+    with session_scope(db_url) as s:
+        d = decide(s, r.case_id, DecisionIn("remove", "legal", "TCO", "Terrorist content."), role_keys["reviewer"][0],
+                   policy=policy, at=t0)
+        lodge(s, d.id, "uploader", "It is news.", at=t0 + timedelta(days=1))
+        by_notifier = lodge(s, d.id, "notifier", "Remove it everywhere.", at=t0 + timedelta(days=1))
+        decide_appeal(s, by_notifier.id, "upheld", "Already removed.", role_keys["reviewer2"][0], policy=policy,
+                      at=t0 + timedelta(days=2))
+    with session_scope(db_url) as s:
+        assert s.get(Case, r.case_id).state == "appealed"  # the uploader's appeal is still open
+        assert purge_expired(s, at=t0 + timedelta(days=40)) == 0
 
 
 def test_explanation_the_statement_would_refuse_is_a_clear_error(db_url, client, role_keys):

@@ -9,9 +9,10 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import dataclass, field, fields
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
+from vigil.cases.clock import add_months
 from vigil.cases.routing import QueueRule
 
 POLICY_ENV = "VIGIL_CASE_POLICY"
@@ -27,7 +28,9 @@ class PolicyError(ValueError):
 @dataclass(frozen=True)
 class CasePolicy:
     claim_minutes: int = 15
-    retention_days: int = 183  # TCO Art. 6(2): keep removed content six months for reinstatement
+    # Removed content is kept for reinstatement (TCO Art. 6(2)): by default six calendar months, which is
+    # also how long the DSA gives for an appeal; a number of days instead when set.
+    retention_days: int | None = None
     service_levels_hours: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_SERVICE_LEVELS_HOURS))
     queue_rules: tuple[QueueRule, ...] = (
         QueueRule(queue="authority_orders", source="authority_order"),
@@ -44,9 +47,13 @@ class CasePolicy:
     def claim_time(self) -> timedelta:
         return timedelta(minutes=self.claim_minutes)
 
-    @property
-    def retention(self) -> timedelta:
-        return timedelta(days=self.retention_days)
+    def kept_until(self, at: datetime) -> datetime:
+        """When content removed at `at` may be deleted."""
+        return add_months(at, 6) if self.retention_days is None else at + timedelta(days=self.retention_days)
+
+    def kept_since(self, at: datetime) -> datetime:
+        """Decisions taken before this are past retention at `at`."""
+        return add_months(at, -6) if self.retention_days is None else at - timedelta(days=self.retention_days)
 
     @classmethod
     def from_dict(cls, data: dict) -> CasePolicy:

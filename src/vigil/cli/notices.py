@@ -112,7 +112,7 @@ def purge(db: DbOption = None) -> None:
 
     url, total = migrated(db), 0
     with session_scope(url) as s:
-        forgotten = forget_notifiers(s, current().retention, now())
+        forgotten = forget_notifiers(s, current().kept_since(now()))
     while True:
         with session_scope(url) as s:
             n = purge_expired(s)

@@ -8,14 +8,13 @@ no action needs the new decision, which then runs like any other.
 
 from __future__ import annotations
 
-import calendar
 from datetime import datetime
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from vigil import outbox
-from vigil.cases.clock import now, utc
+from vigil.cases.clock import add_months, now, utc
 from vigil.cases.policy import CasePolicy
 from vigil.ledger.log import append_row
 from vigil.review import decisions
@@ -25,13 +24,6 @@ from vigil.store.cases import Appeal, Case, CaseContent, Decision, Notice
 APPEAL_WINDOW_MONTHS = 6  # DSA Art. 20(1): complaints can be lodged for at least six months after the decision
 APPELLANTS = ("uploader", "notifier")
 OUTCOMES = ("upheld", "reversed")
-
-
-def add_months(dt: datetime, months: int) -> datetime:
-    """The same day `months` later, or the month's last day when it is shorter (31 Aug + 6 months = 28/29 Feb)."""
-    m = dt.month - 1 + months
-    year, month = dt.year + m // 12, m % 12 + 1
-    return dt.replace(year=year, month=month, day=min(dt.day, calendar.monthrange(year, month)[1]))
 
 
 def appeal_view(a: Appeal) -> dict:
@@ -129,7 +121,9 @@ def decide_appeal(session: Session, appeal_id: int, outcome: str, explanation: s
             for d in [original, *copies]:  # re-uploads removed because of this decision come back with it
                 restore(session, case, d, at)
     appeal.state, appeal.decided_at, appeal.decided_by, appeal.outcome_explanation = outcome, at, reviewer_key_id, explanation
-    case.state, case.updated_at = "decided", at
+    others = session.scalar(sa.select(sa.func.count()).select_from(Appeal).where(
+        Appeal.case_id == case.id, Appeal.id != appeal.id, Appeal.state.in_(("open", "deciding"))))
+    case.state, case.updated_at = ("appealed" if others else "decided"), at
     session.flush()
     append_row(session, "appeal_decision", appeal)
     outbox.enqueue(session, [outbox.Message(f"appeal:{appeal.id}", "appeal_outcome", {

@@ -194,7 +194,7 @@ def record(session: Session, case: Case, d: DecisionIn, contents: list[CaseConte
     record_accuracy(session, [n.notifier_id for n in notices if n.notifier_id], d.action != "no_action")
     if d.action in WITHHELD:
         for c in contents:
-            c.retained_until = at + policy.retention
+            c.retained_until = policy.kept_until(at)
     return decision
 
 

@@ -7,19 +7,19 @@ contact details on every other decided case are cleared after the same period.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from vigil import outbox
 from vigil.cases.clock import now
-from vigil.store.cases import Case, CaseContent, Notice
+from vigil.store.cases import Appeal, Case, CaseContent, Notice
 
 
-def forget_notifiers(session: Session, retention: timedelta, at: datetime) -> int:
-    """Clear notifiers' names and emails on cases decided longer than `retention` ago, whatever the action."""
-    done = sa.select(Case.id).where(Case.state == "decided", Case.decided_at < at - retention)
+def forget_notifiers(session: Session, decided_before: datetime) -> int:
+    """Clear notifiers' names and emails on cases decided before `decided_before`, whatever the action."""
+    done = sa.select(Case.id).where(Case.state == "decided", Case.decided_at < decided_before)
     return session.execute(
         sa.update(Notice).where(Notice.case_id.in_(done),
                                 sa.or_(Notice.notifier_name.is_not(None), Notice.notifier_email.is_not(None)))
@@ -32,7 +32,9 @@ def purge_expired(session: Session, *, at: datetime | None = None, limit: int = 
     rows = session.scalars(
         sa.select(CaseContent).join(Case, Case.id == CaseContent.case_id)
         .where(CaseContent.retained_until.is_not(None), CaseContent.retained_until < at,
-               CaseContent.purged_at.is_(None), Case.state != "appealed")
+               CaseContent.purged_at.is_(None),
+               # Any appeal still open on the case keeps every copy: a reversal must be able to restore it.
+               ~sa.exists().where(Appeal.case_id == CaseContent.case_id, Appeal.state.in_(("open", "deciding"))))
         .order_by(CaseContent.id).limit(limit)).all()
     if not rows:
         return 0
