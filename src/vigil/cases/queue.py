@@ -32,17 +32,30 @@ def case_summary(case: Case, at: datetime) -> dict:
     }
 
 
+def queue_order() -> tuple:
+    """The queue's order, in SQL so that pages stay consistent.
+
+    Authority orders come first and among them the soonest due, whatever their score: the one-hour deadline of a
+    removal order is the law (Regulation (EU) 2021/784 Art. 3(3)). Every other case goes by priority (trusted
+    flaggers above users, then score), the soonest deadline breaking ties.
+    """
+    is_order = Case.source == "authority_order"
+    # The second key is NULL outside the orders' tier, where the first key has already decided.
+    return (sa.case((is_order, 0), else_=1), sa.case((is_order, Case.deadline)), Case.priority.desc(), Case.deadline,
+            Case.id)
+
+
 def list_cases(session: Session, *, queue: str | None = None, state: str | None = None, source: str | None = None,
                category: str | None = None, language: str | None = None, limit: int = 100, offset: int = 0,
                at: datetime | None = None) -> list[dict]:
-    """Cases by priority (highest first), then by deadline (soonest first). Default: the open ones."""
+    """Cases in `queue_order`: authority orders by deadline, then the rest by priority. Default: the open ones."""
     at = at or now()
     q = sa.select(Case)
     q = q.where(Case.state == state) if state else q.where(Case.state.in_(("open", "claimed")))
     for col, value in ((Case.queue, queue), (Case.source, source), (Case.category, category), (Case.language, language)):
         if value is not None:
             q = q.where(col == value)
-    q = q.order_by(Case.priority.desc(), Case.deadline, Case.id).limit(min(limit, MAX_LIMIT)).offset(offset)
+    q = q.order_by(*queue_order()).limit(min(limit, MAX_LIMIT)).offset(offset)
     return [case_summary(c, at) for c in session.scalars(q)]
 
 
