@@ -27,7 +27,8 @@ GRANTS: dict[Role, frozenset[Permission]] = {
     Role.REVIEWER: frozenset({Permission.REVIEW}),
     Role.SENIOR_REVIEWER: frozenset({Permission.REVIEW, Permission.APPROVE_DISCLOSURE}),
     Role.AUDITOR: frozenset({Permission.AUDIT}),
-    Role.ADMIN: frozenset(Permission),
+    # An admin manages keys and banks; approving a disclosure to an authority stays with a senior reviewer.
+    Role.ADMIN: frozenset(Permission) - {Permission.APPROVE_DISCLOSURE},
 }
 
 

@@ -1,7 +1,8 @@
 """Disclosures to an authority (e.g. DSA Art. 18, a threat to life): a legal basis and two people, both recorded.
 
 A reviewer requests; a senior reviewer who is not the requester approves. Only then is the disclosure
-ledgered and sent (through the outbox). Nothing about people leaves without both.
+ledgered and sent (through the outbox). Nothing about people leaves without both. Only the senior reviewer
+role holds the approval (vigil.roles): an admin key, which manages keys and banks, cannot approve.
 """
 
 from __future__ import annotations
