@@ -64,3 +64,27 @@ def test_checks_run_once_per_case_not_per_notice(db_url, monkeypatch):
     ingest(db_url, [notice("c1", hashes={"md5": MD5})] * 5 + [notice("c2")])
     ingest(db_url, [notice("c1", hashes={"md5": MD5})] * 3)
     assert calls == [2]  # two new cases in the first batch; the second batch opened none
+
+
+def test_a_copy_that_matches_a_verified_bank_counts_whichever_notice_came_first(db_url):
+    """The case's evidence is every copy's: a near-duplicate carrying a verified md5 acts on the case, in the same
+    batch as the first notice or in a later one."""
+    bank(db_url, "verified-tco", "md5", MD5)
+    policy = CasePolicy(auto_action_banks=frozenset({"verified-tco"}))
+    rng = random.Random(9)
+    for first_alone in (False, True):
+        pdq = random_pdq(rng)
+        first = notice(f"plain-{first_alone}", hashes={"pdq": pdq})
+        copy = notice(f"copy-{first_alone}", hashes={"pdq": flip(pdq, list(range(8))), "md5": MD5})
+        if first_alone:
+            [a] = ingest(db_url, [first], policy=policy)
+            [b] = ingest(db_url, [copy], policy=policy)
+        else:
+            a, b = ingest(db_url, [first, copy], policy=policy)
+        assert a.case_id == b.case_id
+        with session_scope(db_url) as s:
+            case = s.get(Case, a.case_id)
+            assert [m["bank"] for m in case.evidence["matches"]] == ["verified-tco"], first_alone
+            assert case.state == "decided", first_alone
+            [d] = s.scalars(sa.select(Decision).where(Decision.case_id == case.id)).all()
+            assert d.automated and sorted(d.content_ids) == sorted([f"plain-{first_alone}", f"copy-{first_alone}"])

@@ -89,6 +89,23 @@ def check(db_url: str, contents: list[ContentIn], categories: list[str | None],
     return out
 
 
+def merged(found: list[Evidence | None]) -> Evidence | None:
+    """A case's evidence from the checks of its copies: every bank match (once), the strongest text verdict, and
+    crisis if any copy is. A copy that matches a bank counts even when it is not the first notice's content."""
+    found = [ev for ev in found if ev is not None]
+    if not found:
+        return None
+    matches, seen = [], set()
+    for ev in found:
+        for m in ev.matches:
+            if (m["bank"], m["entry_id"]) not in seen:
+                seen.add((m["bank"], m["entry_id"]))
+                matches.append(m)
+    texts = [ev.text for ev in found if ev.text]
+    return Evidence(matches=matches, text=max(texts, key=lambda t: t["score"]) if texts else None,
+                    crisis=any(ev.crisis for ev in found))
+
+
 def verified_exact_match(evidence: dict, banks: frozenset[str]) -> dict | None:
     """The first match that allows automatic action: an exact match to an entry in a bank the operator verified."""
     for m in evidence.get("matches", []):

@@ -135,11 +135,12 @@ def prepare(session: Session, notices: list[NoticeIn], *, now: datetime, db_url:
                 weights[r[0]] = priority.notifier_weight(r[1], r[2])
         near = near_index(db_url).search(db, pdqs, sorted({ck.video for ck in keys if ck.video}))
     notice_ids = allocate_ids(session, Notice.__table__, len(notices)) if is_postgres(session) else None
-    # Evidence for content that no case holds: the likely leads of new cases. Identical content is checked once.
+    # Evidence for every copy no case holds yet (its content id is new): it opens a case or adds to one.
+    # Identical content is checked once.
     first: dict[tuple, int] = {}
     share: dict[int, int] = {}
     for p, (n, ck) in enumerate(zip(notices, keys)):
-        if not any(k in known for _kind, k in ck.exact):
+        if ck.exact[0][1] not in known:  # exact[0] is the content key
             c = n.content
             share[p] = first.setdefault((c.text, tuple(sorted(c.hashes.items())), n.category), p)
     leads = sorted(set(share.values()))
@@ -310,9 +311,9 @@ def _ingest_new(session: Session, notices: list[NoticeIn], pre: Prepared, new: l
     def weight(n: NoticeIn) -> float:
         return pre.weights.get(n.notifier.id, 0.5) if n.notifier and n.notifier.id else 0.5
 
-    # 5. New cases: checked once (mostly before the lock), routed, prioritised.
+    # 5. New cases: checked once (mostly before the lock), routed, prioritised. The evidence is every copy's.
     leads = [items[ps[0]] for ps in fresh]
-    evidence = [pre.evidence.get(new[ps[0]]) for ps in fresh]
+    evidence = [checks.merged([pre.evidence.get(new[p]) for p in ps]) for ps in fresh]
     unchecked = [i for i, ev in enumerate(evidence) if ev is None]  # content a case held, but none that could take it
     if unchecked:
         for i, ev in zip(unchecked, checks.check(db_url, [leads[i].content for i in unchecked],
@@ -385,7 +386,13 @@ def _ingest_new(session: Session, notices: list[NoticeIn], pre: Prepared, new: l
     # 8. Cases that already existed: more notices, maybe a stronger source, a nearer deadline.
     fresh_ids = set(target[ps[0]] for ps in fresh)
     old = sorted(set(touched) - fresh_ids)
-    _update_existing(session, [cases[c] for c in old], items, target, weight, policy, now)
+    gained: dict[int, list[checks.Evidence]] = {}  # open cases whose new copies bring a bank match or text verdict
+    for pos in new_copies:
+        ev = pre.evidence.get(new[pos])
+        if target[pos] in old and states[target[pos]] in OPEN_STATES and ev is not None and (ev.matches or ev.text):
+            gained.setdefault(target[pos], []).append(ev)
+    grown = _add_evidence(session, gained)
+    _update_existing(session, [cases[c] for c in old], items, target, weight, policy, now, grown)
 
     # 9. Decisions that cannot wait: re-uploads of acted-on content, and verified exact matches. Notices on
     #    content already acted on are answered with that decision.
@@ -400,15 +407,30 @@ def _ingest_new(session: Session, notices: list[NoticeIn], pre: Prepared, new: l
     for cid, ps in reuploads.items():
         decisions.apply_to_reuploads(session, cid, acted[cid], [items[p].content.id for p in ps],
                                      [notice_ids[p] for p in ps], policy=policy, at=now)
-    for ps, ev in zip(fresh, evidence):
+    for cid, ev in [(target[ps[0]], ev) for ps, ev in zip(fresh, evidence)] + sorted(grown.items()):
         match = checks.verified_exact_match(ev.to_dict(), policy.auto_action_banks)
         if match is not None:
-            decisions.decide_automatically(session, target[ps[0]], match, policy=policy, at=now)
+            decisions.decide_automatically(session, cid, match, policy=policy, at=now)
+
+
+def _add_evidence(session: Session, gained: dict[int, list[checks.Evidence]]) -> dict[int, checks.Evidence]:
+    """Merge what new copies brought into their open cases' evidence; the cases whose evidence grew, and how."""
+    grown = {}
+    for chunk in chunks(sorted(gained), CHUNK):
+        for cid, stored in session.execute(sa.select(Case.id, Case.evidence).where(one_of(session, Case.id, chunk))):
+            stored = stored or {}
+            before = checks.Evidence(matches=stored.get("matches") or [], text=stored.get("text"),
+                                     crisis=bool(stored.get("crisis")))
+            after = checks.merged([before, *gained[cid]])
+            if after != before:
+                grown[cid] = after
+    update_rows(session, Case.__table__, [{"id": cid, "evidence": ev.to_dict()} for cid, ev in sorted(grown.items())])
+    return grown
 
 
 def _update_existing(session: Session, cases: list[sa.Row], items: list[NoticeIn], target: dict[int, int],
-                     weight, policy: CasePolicy, now: datetime) -> None:
-    """`cases` are rows of CASE_COLUMNS, read under the lock in step 3."""
+                     weight, policy: CasePolicy, now: datetime, grown: dict[int, checks.Evidence]) -> None:
+    """`cases` are rows of CASE_COLUMNS, read under the lock in step 3; `grown`, evidence new copies added."""
     if not cases:
         return
     by_case: dict[int, list[NoticeIn]] = {}
@@ -420,9 +442,11 @@ def _update_existing(session: Session, cases: list[sa.Row], items: list[NoticeIn
         source = case.source
         for n in members:
             source = priority.stronger_source(source, n.source)
+        ev = grown.get(case.id)
         inputs = priority.PriorityInputs(
-            source=source, category=case.category, crisis=bool(case.crisis),
-            bank_match=bool(case.bank_match), detector_score=float(case.detector_score or 0.0),
+            source=source, category=case.category, crisis=ev.crisis if ev else bool(case.crisis),
+            bank_match=ev.bank_match if ev else bool(case.bank_match),
+            detector_score=ev.detector_score if ev else float(case.detector_score or 0.0),
             notice_count=case.notice_count + len(members),
             notifier_confidence=max([case.notifier_confidence] + [weight(n) for n in members]),
             views=max([case.views] + [(n.content.views or 0) for n in members]))
