@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from vigil.cases.queue import queue_order
 from vigil.store.cases import Case
 from vigil.store.keys import ApiKey
 
@@ -37,11 +38,6 @@ class QueueFilter:
         from urllib.parse import urlencode
 
         return urlencode({name: v for name in FILTERS if (v := getattr(self, name)) is not None})
-
-
-def queue_order():
-    """The order of vigil.cases.queue.list_cases: highest priority first, then the earliest deadline."""
-    return (Case.priority.desc(), Case.deadline, Case.id)
 
 
 def count_open(s: Session, f: QueueFilter) -> int:
