@@ -88,3 +88,20 @@ def test_a_copy_that_matches_a_verified_bank_counts_whichever_notice_came_first(
             assert case.state == "decided", first_alone
             [d] = s.scalars(sa.select(Decision).where(Decision.case_id == case.id)).all()
             assert d.automated and sorted(d.content_ids) == sorted([f"plain-{first_alone}", f"copy-{first_alone}"])
+
+
+def test_a_copy_whose_hashes_are_held_elsewhere_still_brings_its_match_to_the_case_it_joins(db_url):
+    """Every hash of the copy is already held, but not by the open case it joins (its md5 sits in a case decided
+    earlier): its bank match must still reach that case."""
+    rng = random.Random(10)
+    pdq = random_pdq(rng)
+    bank(db_url, "verified-tco", "md5", MD5)
+    policy = CasePolicy(auto_action_banks=frozenset({"verified-tco"}))
+    [x] = ingest(db_url, [notice("x", hashes={"md5": MD5})], policy=policy)  # decided at once
+    [y] = ingest(db_url, [notice("y", hashes={"pdq": pdq})], policy=policy)   # open, no match
+    [c] = ingest(db_url, [notice("c", hashes={"md5": MD5, "pdq": pdq})], policy=policy)
+    assert c.case_id == y.case_id != x.case_id  # an open case takes the copy before a decided one
+    with session_scope(db_url) as s:
+        case = s.get(Case, y.case_id)
+        assert [m["bank"] for m in case.evidence["matches"]] == ["verified-tco"]
+        assert case.state == "decided"

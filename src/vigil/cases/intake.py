@@ -135,20 +135,28 @@ def prepare(session: Session, notices: list[NoticeIn], *, now: datetime, db_url:
                 weights[r[0]] = priority.notifier_weight(r[1], r[2])
         near = near_index(db_url).search(db, pdqs, sorted({ck.video for ck in keys if ck.video}))
     notice_ids = allocate_ids(session, Notice.__table__, len(notices)) if is_postgres(session) else None
-    # Evidence for every copy no case holds yet (its content id is new): it opens a case or adds to one.
-    # Identical content is checked once.
-    first: dict[tuple, int] = {}
-    share: dict[int, int] = {}
-    for p, (n, ck) in enumerate(zip(notices, keys)):
-        if ck.exact[0][1] not in known:  # exact[0] is the content key
-            c = n.content
-            share[p] = first.setdefault((c.text, tuple(sorted(c.hashes.items())), n.category), p)
-    leads = sorted(set(share.values()))
-    found = dict(zip(leads, checks.check(db_url, [notices[p].content for p in leads],
-                                         [notices[p].category for p in leads], checkers))) if leads else {}
+    # Evidence for new copies (their content id is new) with a hash or text no case holds yet: they open a
+    # case or add to one. A copy whose hashes and text are all held already adds nothing where it joins a
+    # case holding them; the rare rest are checked under the lock (`_ingest_new`).
+    fresh = [p for p, ck in enumerate(keys)
+             if ck.exact[0][1] not in known and not (ck.exact[1:] and all(k in known for _kind, k in ck.exact[1:]))]
     rows = [_notice_row(n, digest, now) for n, digest in zip(notices, digests)]
     return Prepared(digests, keys, known, seen, near, [(pdqs[i], pdqs[j]) for i, j in batch_pdq_pairs(pdqs)],
-                    weights, {p: found[lead] for p, lead in share.items()}, rows, notice_ids)
+                    weights, check_once(db_url, notices, fresh, checkers), rows, notice_ids)
+
+
+def check_once(db_url: str, notices: list[NoticeIn], positions: list[int],
+               checkers: checks.Checkers) -> dict[int, checks.Evidence]:
+    """Evidence for the notices at `positions`; identical content (text, hashes, category) is checked once."""
+    share: dict[int, int] = {}
+    first: dict[tuple, int] = {}
+    for p in positions:
+        n = notices[p]
+        share[p] = first.setdefault((n.content.text, tuple(sorted(n.content.hashes.items())), n.category), p)
+    leads = sorted(first.values())
+    found = dict(zip(leads, checks.check(db_url, [notices[p].content for p in leads],
+                                         [notices[p].category for p in leads], checkers))) if leads else {}
+    return {p: found[lead] for p, lead in share.items()}
 
 
 def _notice_row(n: NoticeIn, digest: str, now: datetime) -> dict:
@@ -311,14 +319,17 @@ def _ingest_new(session: Session, notices: list[NoticeIn], pre: Prepared, new: l
     def weight(n: NoticeIn) -> float:
         return pre.weights.get(n.notifier.id, 0.5) if n.notifier and n.notifier.id else 0.5
 
+    late: dict[int, checks.Evidence] = {}  # item position -> evidence checked under the lock
+
+    def evidence_at(positions: list[int]) -> list[checks.Evidence]:
+        missing = [p for p in positions if new[p] not in pre.evidence and p not in late]
+        late.update(check_once(db_url, items, missing, checkers))
+        return [pre.evidence.get(new[p]) or late[p] for p in positions]
+
     # 5. New cases: checked once (mostly before the lock), routed, prioritised. The evidence is every copy's.
     leads = [items[ps[0]] for ps in fresh]
-    evidence = [checks.merged([pre.evidence.get(new[p]) for p in ps]) for ps in fresh]
-    unchecked = [i for i, ev in enumerate(evidence) if ev is None]  # content a case held, but none that could take it
-    if unchecked:
-        for i, ev in zip(unchecked, checks.check(db_url, [leads[i].content for i in unchecked],
-                                                 [leads[i].category for i in unchecked], checkers)):
-            evidence[i] = ev
+    evidence_at([p for ps in fresh for p in ps])  # one check for whatever prepare() passed over
+    evidence = [checks.merged(evidence_at(ps)) for ps in fresh]
     case_rows = []
     for ps, lead, ev in zip(fresh, leads, evidence):
         members = [items[p] for p in ps]
@@ -386,10 +397,13 @@ def _ingest_new(session: Session, notices: list[NoticeIn], pre: Prepared, new: l
     # 8. Cases that already existed: more notices, maybe a stronger source, a nearer deadline.
     fresh_ids = set(target[ps[0]] for ps in fresh)
     old = sorted(set(touched) - fresh_ids)
-    gained: dict[int, list[checks.Evidence]] = {}  # open cases whose new copies bring a bank match or text verdict
-    for pos in new_copies:
-        ev = pre.evidence.get(new[pos])
-        if target[pos] in old and states[target[pos]] in OPEN_STATES and ev is not None and (ev.matches or ev.text):
+    # Copies joining an open case bring their evidence, unless the case already holds all their hashes and text.
+    bringing = [pos for pos in new_copies if target[pos] in old and states[target[pos]] in OPEN_STATES
+                and (new[pos] in pre.evidence
+                     or any(target[pos] not in key_cases.get(k, ()) for _kind, k in keys[pos].exact[1:]))]
+    gained: dict[int, list[checks.Evidence]] = {}
+    for pos, ev in zip(bringing, evidence_at(bringing)):
+        if ev.matches or ev.text:
             gained.setdefault(target[pos], []).append(ev)
     grown = _add_evidence(session, gained)
     _update_existing(session, [cases[c] for c in old], items, target, weight, policy, now, grown)
