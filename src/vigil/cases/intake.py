@@ -319,12 +319,12 @@ def _ingest_new(session: Session, notices: list[NoticeIn], pre: Prepared, new: l
     def weight(n: NoticeIn) -> float:
         return pre.weights.get(n.notifier.id, 0.5) if n.notifier and n.notifier.id else 0.5
 
-    late: dict[int, checks.Evidence] = {}  # item position -> evidence checked under the lock
+    under_lock: dict[int, checks.Evidence] = {}  # item position -> evidence checked under the lock
 
     def evidence_at(positions: list[int]) -> list[checks.Evidence]:
-        missing = [p for p in positions if new[p] not in pre.evidence and p not in late]
-        late.update(check_once(db_url, items, missing, checkers))
-        return [pre.evidence.get(new[p]) or late[p] for p in positions]
+        missing = [p for p in positions if new[p] not in pre.evidence and p not in under_lock]
+        under_lock.update(check_once(db_url, items, missing, checkers))
+        return [pre.evidence.get(new[p]) or under_lock[p] for p in positions]
 
     # 5. New cases: checked once (mostly before the lock), routed, prioritised. The evidence is every copy's.
     leads = [items[ps[0]] for ps in fresh]
@@ -398,7 +398,8 @@ def _ingest_new(session: Session, notices: list[NoticeIn], pre: Prepared, new: l
     fresh_ids = set(target[ps[0]] for ps in fresh)
     old = sorted(set(touched) - fresh_ids)
     # Copies joining an open case bring their evidence, unless the case already holds all their hashes and text.
-    bringing = [pos for pos in new_copies if target[pos] in old and states[target[pos]] in OPEN_STATES
+    old_ids = set(old)
+    bringing = [pos for pos in new_copies if target[pos] in old_ids and states[target[pos]] in OPEN_STATES
                 and (new[pos] in pre.evidence
                      or any(target[pos] not in key_cases.get(k, ()) for _kind, k in keys[pos].exact[1:]))]
     gained: dict[int, list[checks.Evidence]] = {}
