@@ -103,6 +103,23 @@ def test_te_csv_import_reports_rejections_with_lines_and_round_trips(db_url):
         assert service.import_entries(s, "b", "te_csv", out).unchanged == 2
 
 
+def test_large_import_in_one_transaction_adds_then_leaves_everything_unchanged(db_url):
+    """Past a few batches the import refreshes the planner's statistics inside its transaction (PostgreSQL);
+    every entry still lands once, and importing the same file again changes nothing."""
+    import random
+
+    rng = random.Random(4)
+    rows = [f"pdq,{rng.randbytes(32).hex()},collab,POSITIVE_CLASS,entity:x" for _ in range(2600)]
+    data = ("signal_type,signal_str,collab,category,tags\n" + "\n".join(rows) + "\n").encode()
+    with session_scope(db_url) as s:
+        service.create_bank(s, "big")
+        assert service.import_entries(s, "big", "te_csv", data).added == 2600
+    with session_scope(db_url) as s:
+        report = service.import_entries(s, "big", "te_csv", data)
+        assert (report.added, report.unchanged) == (0, 2600)
+        assert s.scalar(sa.select(sa.func.count()).select_from(BankChange).where(BankChange.kind == "add")) == 2600
+
+
 def test_te_csv_reads_file_exchange_lines(db_url):
     with session_scope(db_url) as s:
         service.create_bank(s, "b")

@@ -337,7 +337,7 @@ def import_entries(s: Session, bank: str | Bank, fmt: str, data: bytes, progress
     reader = format_module(fmt)
     report = ImportReport()
     _lock_changes(s)
-    done = 0
+    done, analyse_at = 0, 4 * _IMPORT_BATCH
     for batch in _batches(reader.read(data), _IMPORT_BATCH):
         ready: list[tuple[Record, str, dict, dict]] = []
         for item in batch:
@@ -388,6 +388,11 @@ def import_entries(s: Session, bank: str | Bank, fmt: str, data: bytes, progress
                 (kind, (e.id, e.signal_type, e.value) if isinstance(e, BankEntry) else e) for kind, e in changes
             ])
         done += len(batch)
+        if report.added >= analyse_at and s.get_bind().dialect.name == "postgresql":
+            # An import is one transaction: without fresh statistics the planner goes on treating the bank as
+            # small, and every batch's lookup scans all of it (quadratic). Statistics at each doubling are cheap.
+            s.execute(sa.text("ANALYZE bank_entries"))
+            analyse_at *= 2
         if progress is not None:
             progress(done)
     report.rejected.sort()
