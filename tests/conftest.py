@@ -15,6 +15,7 @@ import pytest
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 # Tests drive webhook delivery themselves; the one test of the service's own delivery turns it on.
 os.environ.setdefault("VIGIL_OUTBOX_WORKER", "off")
+os.environ.setdefault("VIGIL_RETENTION_SWEEP", "off")  # on in one test; elsewhere it would race the tests' clocks
 
 BACKEND = os.environ.get("VIGIL_TEST_DB", "sqlite")
 PG_ADMIN = os.environ.get("VIGIL_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")

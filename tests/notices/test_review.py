@@ -219,6 +219,32 @@ def test_retention_purges_removed_content_after_the_period(db_url, role_keys):
         assert s.scalar(sa.select(sa.func.count()).select_from(OutboxMessage).where(OutboxMessage.event == "purge")) == 1
 
 
+def test_the_service_sweeps_retention_itself(db_url, role_keys, monkeypatch):
+    """Content past its retention is deleted by the running service, without anyone running the CLI."""
+    import time
+
+    from fastapi.testclient import TestClient
+
+    from vigil.api.app import ServiceSettings, create_app
+    from vigil.cases.policy import CasePolicy
+    from vigil.review.decisions import DecisionIn, decide
+    from vigil.store.cases import CaseContent
+
+    [r] = ingest(db_url, [notice("old", text="some text")])
+    with session_scope(db_url) as s:
+        decide(s, r.case_id, DecisionIn("remove", "legal", "TCO", "Terrorist content."), role_keys["reviewer"][0],
+               policy=CasePolicy(retention_days=30), at=datetime.now(timezone.utc) - timedelta(days=40))
+    monkeypatch.setenv("VIGIL_RETENTION_SWEEP", "on")
+    with TestClient(create_app(db_url, ServiceSettings(rate_limit=None))):
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            with session_scope(db_url) as s:
+                if s.scalars(sa.select(CaseContent)).one().purged_at is not None:
+                    break
+            time.sleep(0.1)
+    assert events(db_url, "purge"), "the service did not purge content past its retention"
+
+
 def test_default_retention_lasts_until_the_appeal_window_closes(db_url, role_keys):
     """Six calendar months, not 183 days: content removed on 1 July can be appealed until 1 January, so it is
     still there on 31 December."""

@@ -35,6 +35,7 @@ class ServiceSettings:
 
 
 OUTBOX_WORKER_ENV = "VIGIL_OUTBOX_WORKER"
+RETENTION_SWEEP_ENV = "VIGIL_RETENTION_SWEEP"
 STATEMENTS_INTERVAL_SECONDS = 30.0
 
 
@@ -44,7 +45,8 @@ def _off(value: str | None) -> bool:
 
 @asynccontextmanager
 async def lifespan(app: FastAPI):
-    """Background work of a worker process: the match index, webhook delivery and statement submission.
+    """Background work of a worker process: the match index, webhook delivery, statement submission and the
+    retention sweep (hourly; VIGIL_RETENTION_SWEEP=off leaves it to `vigil retention purge`).
 
     Delivery runs when VIGIL_WEBHOOK_URL is set (VIGIL_OUTBOX_WORKER=off leaves it to `vigil outbox deliver`);
     statements go to the Transparency Database when VIGIL_TDB_URL and VIGIL_TDB_TOKEN are set. Several workers
@@ -54,6 +56,7 @@ async def lifespan(app: FastAPI):
 
     from vigil import outbox
     from vigil.api import check
+    from vigil.review import retention
     from vigil.transparency import submit
 
     check.start_matcher(app)
@@ -66,6 +69,11 @@ async def lifespan(app: FastAPI):
         stop = threading.Event()
         threading.Thread(target=submit.submit_periodically, args=(db_url, endpoint, token, STATEMENTS_INTERVAL_SECONDS, stop),
                          name="vigil-statements", daemon=True).start()
+        stops.append(stop)
+    if not _off(os.environ.get(RETENTION_SWEEP_ENV)):
+        stop = threading.Event()
+        threading.Thread(target=retention.sweep_periodically, args=(db_url, retention.INTERVAL_SECONDS, stop),
+                         name="vigil-retention", daemon=True).start()
         stops.append(stop)
     try:
         yield

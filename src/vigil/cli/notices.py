@@ -105,20 +105,9 @@ def list_cases(
 def purge(db: DbOption = None) -> None:
     """Delete removed content whose retention period has ended (unless under appeal), and tell the platform;
     clear notifiers' contact details on cases decided longer ago than the retention period."""
-    from vigil.cases.policy import current
-    from vigil.cases.clock import now
-    from vigil.review.retention import forget_notifiers, purge_expired
-    from vigil.store.db import session_scope
+    from vigil.review.retention import sweep
 
-    url, total = migrated(db), 0
-    with session_scope(url) as s:
-        forgotten = forget_notifiers(s, current().kept_since(now()))
-    while True:
-        with session_scope(url) as s:
-            n = purge_expired(s)
-        total += n
-        if n == 0:
-            break
+    total, forgotten = sweep(migrated(db))
     typer.echo(f"purged {total} copies; cleared the contact details of {forgotten} notices")
 
 

@@ -7,6 +7,8 @@ contact details on every other decided case are cleared after the same period.
 
 from __future__ import annotations
 
+import logging
+import threading
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -15,6 +17,40 @@ from sqlalchemy.orm import Session
 from vigil import outbox
 from vigil.cases.clock import now
 from vigil.store.cases import Appeal, Case, CaseContent, Notice
+
+
+INTERVAL_SECONDS = 3600.0  # the service's own sweep; `vigil retention purge` runs one at any time
+log = logging.getLogger("vigil.retention")
+
+
+def sweep(db_url: str, *, at: datetime | None = None) -> tuple[int, int]:
+    """One retention pass over the database: (copies purged, notices whose contact details were cleared)."""
+    from vigil.cases.policy import current
+    from vigil.store.db import session_scope
+
+    at = at or now()
+    with session_scope(db_url) as s:
+        forgotten = forget_notifiers(s, current().kept_since(at))
+    total = 0
+    while True:
+        with session_scope(db_url) as s:
+            n = purge_expired(s, at=at)
+        total += n
+        if n == 0:
+            return total, forgotten
+
+
+def sweep_periodically(db_url: str, interval: float, stop: threading.Event) -> None:
+    """The service's retention sweep: at start, then every `interval` seconds until `stop` is set."""
+    while True:
+        try:
+            purged, forgotten = sweep(db_url)
+            if purged or forgotten:
+                log.info("retention: purged %d copies, cleared contact details on %d notices", purged, forgotten)
+        except Exception:  # a failed sweep (another worker's at the same moment, a lost connection) waits for the next
+            log.exception("retention sweep failed; retrying in %.0f s", interval)
+        if stop.wait(interval):
+            return
 
 
 def forget_notifiers(session: Session, decided_before: datetime) -> int:
