@@ -89,12 +89,9 @@ def check(db_url: str, contents: list[ContentIn], categories: list[str | None],
     return out
 
 
-def merged(found: list[Evidence | None]) -> Evidence | None:
+def merged(found: list[Evidence]) -> Evidence:
     """A case's evidence from the checks of its copies: every bank match (once), the strongest text verdict, and
     crisis if any copy is. A copy that matches a bank counts even when it is not the first notice's content."""
-    found = [ev for ev in found if ev is not None]
-    if not found:
-        return None
     matches, seen = [], set()
     for ev in found:
         for m in ev.matches:

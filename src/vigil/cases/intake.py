@@ -138,11 +138,11 @@ def prepare(session: Session, notices: list[NoticeIn], *, now: datetime, db_url:
     # Evidence for new copies (their content id is new) with a hash or text no case holds yet: they open a
     # case or add to one. A copy whose hashes and text are all held already adds nothing where it joins a
     # case holding them; the rare rest are checked under the lock (`_ingest_new`).
-    fresh = [p for p, ck in enumerate(keys)
-             if ck.exact[0][1] not in known and not (ck.exact[1:] and all(k in known for _kind, k in ck.exact[1:]))]
+    unheld = [p for p, ck in enumerate(keys)
+              if ck.exact[0][1] not in known and not (ck.exact[1:] and all(k in known for _kind, k in ck.exact[1:]))]
     rows = [_notice_row(n, digest, now) for n, digest in zip(notices, digests)]
     return Prepared(digests, keys, known, seen, near, [(pdqs[i], pdqs[j]) for i, j in batch_pdq_pairs(pdqs)],
-                    weights, check_once(db_url, notices, fresh, checkers), rows, notice_ids)
+                    weights, check_once(db_url, notices, unheld, checkers), rows, notice_ids)
 
 
 def check_once(db_url: str, notices: list[NoticeIn], positions: list[int],
