@@ -10,7 +10,7 @@ export HF_HUB_OFFLINE := 1
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e '.[dev,embeddings]'
+	$(BIN)/pip install -q -e '.[dev,embeddings,bench]'
 	touch $(STAMP)
 
 setup: $(STAMP)

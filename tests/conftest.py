@@ -55,9 +55,6 @@ def _template_db(tmp_path_factory):
     url = _pg_url(name)
     upgrade(url)
     yield url
-    from vigil.store.db import engine_for
-
-    engine_for.cache_clear()
     _pg_admin_exec(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
@@ -71,12 +68,14 @@ def db_url(_template_db, tmp_path) -> str:
         return f"sqlite:///{dst}"
     from sqlalchemy import text
 
-    from vigil.store.db import engine_for, load_all_tables
+    from vigil.store.db import Database, load_all_tables
 
     tables = [t.name for t in load_all_tables().sorted_tables if t.name != "alembic_version"]
     if tables:
-        with engine_for(_template_db).begin() as conn:
+        db = Database(_template_db)
+        with db.engine.begin() as conn:
             conn.execute(text("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE"))
+        db.dispose()
     return _template_db
 
 
@@ -89,7 +88,42 @@ def fresh_db_url(tmp_path) -> str:
     name = f"vigil_fresh_{uuid.uuid4().hex[:10]}"
     _pg_admin_exec(f'CREATE DATABASE "{name}"')
     yield _pg_url(name)
-    from vigil.store.db import engine_for
-
-    engine_for.cache_clear()
     _pg_admin_exec(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def make_runtime(db_url, tmp_path):
+    """Build a runtime (settings from the environment, these on top), closed after the test.
+
+    By default: the test's database, a state folder in the test's tmp_path, and no rate limit.
+    """
+    from vigil.runtime import Runtime
+    from vigil.settings import Settings
+
+    made = []
+
+    def build(url: str | None = None, **overrides):
+        settings = Settings(**{"database_url": url or db_url, "home": tmp_path / "home", "rate_limit": "off",
+                               **overrides})
+        made.append(Runtime.build(settings))
+        return made[-1]
+
+    yield build
+    for rt in made:
+        rt.close()
+
+
+@pytest.fixture
+def runtime(make_runtime):
+    return make_runtime()
+
+
+@pytest.fixture
+def make_app(make_runtime):
+    """The HTTP service over a fresh runtime (see make_runtime); `start=False` leaves its loops off."""
+    from vigil.app import create_app
+
+    def build(url: str | None = None, *, start: bool = True, **overrides):
+        return create_app(make_runtime(url, **overrides), start=start)
+
+    return build

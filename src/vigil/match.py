@@ -1,38 +1,47 @@
 """Match signals against the banks: one in-memory index per (bank, signal type), kept current from the change log.
 
-Indexes are built from the database (or a saved snapshot) on first use and then follow `bank_changes` incrementally (polled
-at most every POLL_SECONDS), so an entry added or disabled in one process is matched or ignored by every
-process within a second, without reloading. Negative banks (known false positives) suppress the positive
-matches of any signal that also matches them.
+Indexes are built from the database (or a saved snapshot) on first use and then follow `bank_changes`
+incrementally (polled at most every POLL_SECONDS, on the next lookup), so an entry added or disabled in
+one process is matched or ignored by every process within a second, without reloading. Negative banks
+(known false positives) suppress the positive matches of any signal that also matches them.
+
+Each signal type builds its own index (`SignalType.build_index`); the matcher names no type but PDQ, whose
+quality floor it applies and whose indexes it may save as snapshots.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import logging
+import os
+import secrets
+import shutil
 import threading
 import time
 from collections import OrderedDict
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Sequence
 
-import numpy as np
 import sqlalchemy as sa
 
-from vigil.config import database_url, home_dir
-from vigil.index.exact import ExactIndex, VideoIndex
-from vigil.index.pdq import PDQIndex, hashes_to_words
-from vigil.signals import Signal
+from vigil import signals
+from vigil.banks.service import UnknownBank
+from vigil.index.pdq import PDQIndex
+from vigil.signals import Signal, SignalIndex
 from vigil.signals.pdq import QUALITY_FLOOR
 from vigil.store.banks import Bank, BankChange, BankEntry
-from vigil.store.db import sessionmaker_for
+from vigil.store.db import Database
+
+log = logging.getLogger("vigil.match")
 
 POLL_SECONDS = 0.5
 """How often match() looks for bank changes: a change is visible in every process within 1 s."""
 SNAPSHOT_MIN = 100_000
-"""PDQ indexes at least this large are saved under home_dir()/index, so the next start loads them
+"""PDQ indexes at least this large are saved under the snapshot folder, so the next start loads them
 (seconds at 10M) and replays later changes instead of reading every entry from the database."""
+SNAPSHOT_TYPES = frozenset({"pdq"})
 _CHANGE_PAGE = 20_000
 _BUILD_PAGE = 50_000
 _DETAIL_CACHE = 20_000
@@ -53,23 +62,6 @@ class Match:
 
 
 @dataclass(frozen=True)
-class Suppressed:
-    """A positive match dropped because the same query signal matched a negative-bank entry."""
-
-    match: Match
-    by: Match
-
-    def to_dict(self) -> dict:
-        return {"match": self.match.to_dict(), "by": self.by.to_dict()}
-
-
-@dataclass(frozen=True)
-class Lookup:
-    matches: list[Match]
-    suppressed: list[Suppressed]
-
-
-@dataclass(frozen=True)
 class _BankInfo:
     id: int
     name: str
@@ -78,38 +70,28 @@ class _BankInfo:
     dihedral: bool
 
 
-_INDEX_TYPES = {"pdq": PDQIndex, "md5": ExactIndex, "sha256": ExactIndex, "video_pdq": VideoIndex}
-
-
-def _empty_index(signal_type: str):
-    if signal_type == "pdq":
-        return PDQIndex.build([], [])
-    return _INDEX_TYPES[signal_type]()
-
-
 def _validated(signal: Signal) -> Signal:
     """The signal with normalised values; InvalidSignal (a ValueError) for a malformed query hash."""
-    from dataclasses import replace
-
-    from vigil import signals
-
     kind = signals.get(signal.type)
     return replace(signal, value=kind.validate(signal.value), variants=tuple(kind.validate(v) for v in signal.variants))
 
 
 class Matcher:
-    """Thread-safe: one lock guards refresh and lookups (numpy does the heavy lifting either way)."""
+    """Thread-safe: one lock guards refresh and lookups (numpy does the heavy lifting either way).
 
-    def __init__(self, db_url: str | None = None):
-        self.db_url = database_url(db_url)
-        self._sessions = sessionmaker_for(self.db_url)
+    `snapshots` is the folder for saved PDQ indexes (the state folder's `index/`), or None for none.
+    """
+
+    def __init__(self, db: Database, snapshots: Path | None = None):
+        self.db = db
+        self.snapshots = snapshots / hashlib.sha256(db.url.encode()).hexdigest()[:16] if snapshots else None
         self._lock = threading.RLock()
         self._banks: dict[str, _BankInfo] = {}
-        self._indexes: dict[tuple[int, str], object] = {}
+        self._indexes: dict[tuple[int, str], SignalIndex] = {}
         self._details: OrderedDict[int, tuple[str, dict, dict]] = OrderedDict()
         self._cursor = 0
-        self._polled = 0.0
-        with self._lock, self._sessions() as s:
+        self._polled = time.monotonic()
+        with self._lock, db.session() as s:
             self._cursor = s.scalar(sa.select(sa.func.coalesce(sa.func.max(BankChange.id), 0)))
             self._load_banks(s)
 
@@ -122,13 +104,14 @@ class Matcher:
 
     def refresh(self) -> int:
         """Apply bank changes committed since the last refresh; returns how many were applied."""
-        with self._lock, self._sessions() as s:
+        with self._lock, self.db.session() as s:
             self._polled = time.monotonic()
             applied = 0
             reload_banks = False
             while True:
                 rows = s.execute(
-                    sa.select(BankChange.id, BankChange.bank_id, BankChange.entry_id, BankChange.signal_type, BankChange.value, BankChange.kind)
+                    sa.select(BankChange.id, BankChange.bank_id, BankChange.entry_id, BankChange.signal_type,
+                              BankChange.value, BankChange.kind)
                     .where(BankChange.id > self._cursor)
                     .order_by(BankChange.id)
                     .limit(_CHANGE_PAGE)
@@ -160,18 +143,18 @@ class Matcher:
         if time.monotonic() - self._polled >= POLL_SECONDS:
             self.refresh()
 
-    def _index(self, bank: _BankInfo, signal_type: str):
+    def _index(self, bank: _BankInfo, signal_type: str) -> SignalIndex:
         """The index for (bank, type): from its saved snapshot plus later changes, or built from the database."""
         key = (bank.id, signal_type)
         if key not in self._indexes:
-            index = self._load_snapshot(bank) if signal_type == "pdq" else None
+            index = self._load_snapshot(bank) if signal_type in SNAPSHOT_TYPES else None
             if index is None:
                 index = self._build(bank, signal_type)
             self._indexes[key] = index
         return self._indexes[key]
 
-    def _build(self, bank: _BankInfo, signal_type: str):
-        with self._sessions() as s:
+    def _build(self, bank: _BankInfo, signal_type: str) -> SignalIndex:
+        with self.db.session() as s:
             # Read the cursor first: changes after it may already be in the rows, and replaying them is harmless.
             cursor = s.scalar(sa.select(sa.func.coalesce(sa.func.max(BankChange.id), 0)))
             rows = s.execute(
@@ -180,41 +163,54 @@ class Matcher:
                 .order_by(BankEntry.id)
                 .execution_options(yield_per=_BUILD_PAGE)
             )
-            if signal_type != "pdq":
-                index = _empty_index(signal_type)
-                for entry_id, value in rows:
-                    index.add(entry_id, value)
-                return index
-            # Convert page by page: 10M hex strings at once would hold over 1 GB of Python objects.
-            ids, words = [], []
-            for page in rows.partitions(_BUILD_PAGE):
-                ids.append(np.fromiter((r[0] for r in page), dtype=np.int64, count=len(page)))
-                words.append(hashes_to_words([r[1] for r in page]))
-        if not ids:
-            return PDQIndex.build([], [])
-        index = PDQIndex.build(np.concatenate(words), np.concatenate(ids))
-        if len(index) >= SNAPSHOT_MIN:
+            index = signals.get(signal_type).build_index((entry_id, value) for entry_id, value in rows)
+        if signal_type in SNAPSHOT_TYPES and isinstance(index, PDQIndex) and len(index) >= SNAPSHOT_MIN:
             self._save_snapshot(bank, index, cursor)
         return index
 
-    def _snapshot_dir(self, bank: _BankInfo) -> Path:
-        db_key = hashlib.sha256(self.db_url.encode()).hexdigest()[:16]
-        return home_dir() / "index" / db_key / f"bank-{bank.id}-pdq"
+    # --- snapshots: one folder per save, published by renaming a link over the old one ---------------
+
+    def _snapshot_link(self, bank: _BankInfo) -> Path:
+        assert self.snapshots is not None
+        return self.snapshots / f"bank-{bank.id}-pdq"
 
     def _save_snapshot(self, bank: _BankInfo, index: PDQIndex, cursor: int) -> None:
-        folder = self._snapshot_dir(bank)
-        index.save(folder)
-        (folder / "cursor.json").write_text(json.dumps({"change_id": int(cursor), "bank": bank.name}))
+        """Write the index into a folder of its own, then point the bank's link at it with one rename.
+
+        Several workers may save at once (two cold starts): each writes its own folder, the last rename wins,
+        and a reader sees either the old snapshot or a complete new one, never a half-written one.
+        """
+        if self.snapshots is None:
+            return
+        link = self._snapshot_link(bank)
+        fresh = link.with_name(f"{link.name}.{os.getpid()}.{secrets.token_hex(4)}")
+        try:
+            self.snapshots.mkdir(parents=True, exist_ok=True)
+            index.save(fresh)
+            (fresh / "cursor.json").write_text(json.dumps({"change_id": int(cursor), "bank": bank.name}))
+            pointer = fresh.with_name(fresh.name + ".link")
+            os.symlink(fresh.name, pointer)
+            previous = link.resolve() if link.is_symlink() else None
+            os.replace(pointer, link)
+        except OSError as e:
+            log.warning("could not save the index snapshot of bank %s (%s); the next start rebuilds it", bank.name, e)
+            shutil.rmtree(fresh, ignore_errors=True)
+            return
+        if previous is not None and previous != fresh:
+            shutil.rmtree(previous, ignore_errors=True)
 
     def _load_snapshot(self, bank: _BankInfo) -> PDQIndex | None:
         """A saved index brought up to date from the change log, or None if there is none or it disagrees with the DB."""
-        folder = self._snapshot_dir(bank)
+        if self.snapshots is None:
+            return None
+        folder = self._snapshot_link(bank)
         try:
+            folder = folder.resolve(strict=True)
             cursor = json.loads((folder / "cursor.json").read_text())["change_id"]
             index = PDQIndex.load(folder)
         except (OSError, ValueError, KeyError):
             return None
-        with self._sessions() as s:
+        with self.db.session() as s:
             if s.scalar(sa.select(sa.func.coalesce(sa.func.max(BankChange.id), 0))) < cursor:
                 return None
             changes = s.execute(
@@ -231,7 +227,8 @@ class Matcher:
                     index.remove(entry_id)
                 cursor, replayed = change_id, replayed + 1
             enabled = s.scalar(
-                sa.select(sa.func.count()).where(BankEntry.bank_id == bank.id, BankEntry.signal_type == "pdq", BankEntry.enabled)
+                sa.select(sa.func.count()).where(BankEntry.bank_id == bank.id, BankEntry.signal_type == "pdq",
+                                                 BankEntry.enabled)
             )
         if enabled != len(index):
             return None
@@ -242,12 +239,11 @@ class Matcher:
 
     # --- lookups -------------------------------------------------------------------------------
 
-    def match(self, signals: Sequence[Signal], banks: list[str] | None = None) -> list[Match]:
-        """Matches of `signals` in `banks` (default: every positive bank), after negative-bank suppression."""
-        return self.lookup(signals, banks).matches
+    def match(self, found: Sequence[Signal], banks: list[str] | None = None) -> list[Match]:
+        """Matches of `found` in `banks` (default: every positive bank), after negative-bank suppression.
 
-    def lookup(self, signals: Sequence[Signal], banks: list[str] | None = None) -> Lookup:
-        """Like match(), and also the matches that negative banks suppressed (for review and audit)."""
+        Signals of types no bank can hold (none today) are skipped; a malformed value raises InvalidSignal.
+        """
         with self._lock:
             self._maybe_refresh()
             if banks is None:
@@ -255,77 +251,46 @@ class Matcher:
             else:
                 missing = [name for name in banks if name not in self._banks]
                 if missing:
-                    from vigil.banks.service import UnknownBank
-
                     raise UnknownBank(f"no bank named {', '.join(map(repr, missing))}; `vigil bank list` shows the banks")
                 positive = [self._banks[name] for name in dict.fromkeys(banks) if not self._banks[name].negative]
             negative = [b for b in self._banks.values() if b.negative]
-            found: dict[tuple[str, int], tuple[int, Signal]] = {}
-            suppressed_raw: list[tuple[tuple[str, int, int, Signal], tuple[str, int, int, Signal]]] = []
-            for signal in signals:
-                if signal.type not in _INDEX_TYPES:
+            best: dict[tuple[str, int], tuple[int, str]] = {}
+            for signal in found:
+                if signal.type not in signals.REGISTRY:
                     continue
                 signal = _validated(signal)
-                if signal.type == "pdq" and signal.quality is not None and signal.quality < QUALITY_FLOOR:
+                if signal.quality is not None and signal.quality < QUALITY_FLOOR and signal.type == "pdq":
                     continue
                 hits = self._hits(signal, positive)
-                if not hits:
+                if not hits or self._hits(signal, negative):
                     continue
-                vetoes = self._hits(signal, negative)
-                if vetoes:
-                    for hit in hits:
-                        suppressed_raw.append((hit, min(vetoes, key=lambda v: v[2])))
-                    continue
-                for name, entry_id, distance, sig in hits:
-                    best = found.get((name, entry_id))
-                    if best is None or distance < best[0]:
-                        found[(name, entry_id)] = (distance, sig)
-            ids = {entry_id for _, entry_id in found} | {x[1] for pair in suppressed_raw for x in pair}
-            details = self._entry_details(ids)
-
-            def make(name: str, entry_id: int, distance: int, sig: Signal) -> Match | None:
-                if entry_id not in details:
-                    return None
-                value, labels, metadata = details[entry_id]
-                return Match(name, entry_id, sig.type, value, int(distance), dict(labels), dict(metadata))
-
-            matches = [m for (name, entry_id), (d, sig) in found.items() if (m := make(name, entry_id, d, sig))]
-            suppressed = []
-            for hit, veto in suppressed_raw:
-                m, by = make(*hit), make(*veto)
-                if m is not None and by is not None:
-                    suppressed.append(Suppressed(m, by))
+                for name, entry_id, distance in hits:
+                    if (name, entry_id) not in best or distance < best[(name, entry_id)][0]:
+                        best[(name, entry_id)] = (distance, signal.type)
+            details = self._entry_details({entry_id for _, entry_id in best})
+            matches = [Match(name, entry_id, signal_type, details[entry_id][0], int(distance),
+                             dict(details[entry_id][1]), dict(details[entry_id][2]))
+                       for (name, entry_id), (distance, signal_type) in best.items() if entry_id in details]
             matches.sort(key=lambda m: (m.distance, m.bank, m.entry_id))
-            return Lookup(matches, suppressed)
+            return matches
 
-    def _hits(self, signal: Signal, banks: list[_BankInfo]) -> list[tuple[str, int, int, Signal]]:
-        """(bank name, entry id, distance, signal) for every entry of `banks` matching `signal`."""
+    def _hits(self, signal: Signal, banks: list[_BankInfo]) -> list[tuple[str, int, int]]:
+        """(bank name, entry id, distance) for every entry of `banks` matching `signal` (or one of its variants,
+        where the bank matches rotations and flips)."""
         out = []
         for bank in banks:
             index = self._index(bank, signal.type)
             if not len(index):
                 continue
-            if signal.type == "pdq":
-                queries = [signal.value, *signal.variants] if bank.dihedral else [signal.value]
-                best: dict[int, int] = {}
-                for ids, dists in index.query_many(queries, bank.threshold):
-                    for entry_id, d in zip(ids.tolist(), dists.tolist()):
-                        if d < best.get(entry_id, 257):
-                            best[entry_id] = d
-                out.extend((bank.name, entry_id, d, signal) for entry_id, d in best.items())
-            elif signal.type == "video_pdq":
-                out.extend((bank.name, entry_id, d, signal) for entry_id, d in index.query(signal.value, bank.threshold))
-            else:
-                entry_id = index.query(signal.value)
-                if entry_id is not None:
-                    out.append((bank.name, entry_id, 0, signal))
+            values = [signal.value, *signal.variants] if bank.dihedral else [signal.value]
+            out.extend((bank.name, entry_id, d) for entry_id, d in index.search(values, bank.threshold).items())
         return out
 
     def _entry_details(self, ids: set[int]) -> dict[int, tuple[str, dict, dict]]:
         """Stored value, labels and metadata of matched entries (read on demand, cached until they change)."""
         missing = [i for i in ids if i not in self._details]
         if missing:
-            with self._sessions() as s:
+            with self.db.session() as s:
                 rows = s.execute(
                     sa.select(BankEntry.id, BankEntry.value, BankEntry.labels, BankEntry.meta).where(BankEntry.id.in_(missing))
                 )
@@ -334,6 +299,13 @@ class Matcher:
             while len(self._details) > _DETAIL_CACHE:
                 self._details.popitem(last=False)
         return {i: self._details[i] for i in ids if i in self._details}
+
+    def warm(self) -> None:
+        """Build every bank's indexes now rather than inside the first request (they are built on first use)."""
+        with self._lock:
+            for bank in self._banks.values():
+                for name in signals.names():
+                    self._index(bank, name)
 
     def stats(self) -> dict[str, int]:
         """Entries per loaded index ("bank/type"), plus the number of banks and the last change applied."""

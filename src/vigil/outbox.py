@@ -1,8 +1,9 @@
 """The outbox: webhooks to the platform (actions, restores, notifications), delivered at least once.
 
 A message is written in the same transaction as the decision that causes it, so a decision never
-exists without its action, and a crash never loses one. A worker then posts each message with an
-HMAC-SHA256 signature of the exact body and an idempotency key (the receiver drops repeats), retries
+exists without its action, and a crash never loses one. Its body is RFC 8785 canonical JSON
+(vigil.canonical). A worker then posts each message to the configured URL with an HMAC-SHA256
+signature of the exact body and an idempotency key (the receiver drops repeats), retries
 with exponential backoff capped at `MAX_DELAY` per wait, and after `MAX_ATTEMPTS` (a day of trying)
 leaves it in the `dead` state for an operator. A platform outage of minutes or hours must not
 dead-letter actions, least of all one-hour removal orders.
@@ -15,26 +16,25 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import logging
 import os
 import secrets
-import threading
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
+from pathlib import Path
 
 import httpx
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from vigil.config import home_dir
+from vigil import canonical
+from vigil.clock import now
+from vigil.store.bulk import chunks
 from vigil.store.cases import OutboxMessage
-from vigil.store.db import session_scope
+from vigil.store.db import Database, is_postgres
 
 log = logging.getLogger("vigil.outbox")
 
-WEBHOOK_URL_ENV = "VIGIL_WEBHOOK_URL"
-WEBHOOK_SECRET_ENV = "VIGIL_WEBHOOK_SECRET"
 SECRET_FILE = "webhook.secret"
 SIGNATURE_HEADER = "X-Vigil-Signature"  # "sha256=<hex HMAC-SHA256 of the raw body>"
 EVENT_HEADER = "X-Vigil-Event"
@@ -51,24 +51,40 @@ TIMEOUT_SECONDS = 10.0
 STATES = ("pending", "delivered", "dead")
 
 
-def now() -> datetime:
-    return datetime.now(timezone.utc)
+@dataclass(frozen=True)
+class Webhook:
+    """Where messages go and the secret they are signed with. An empty URL: messages wait, nothing is lost."""
+
+    url: str
+    secret: bytes
+
+    @classmethod
+    def configured(cls, url: str, secret: str | None, home: Path) -> Webhook:
+        """The configured URL, and the configured secret or the one kept in the state folder (see `secret_file`)."""
+        return cls(url, secret.encode() if secret else secret_file(home))
 
 
-def configured_url() -> str:
-    return os.environ.get(WEBHOOK_URL_ENV, "")
+def secret_file(home: Path) -> bytes:
+    """A random secret kept in `home` (mode 0600), created on first use.
 
-
-def webhook_secret() -> bytes:
-    """VIGIL_WEBHOOK_SECRET, else a random secret kept in the state folder (created on first use, mode 0600)."""
-    env = os.environ.get(WEBHOOK_SECRET_ENV)
-    if env:
-        return env.encode()
-    path = home_dir() / SECRET_FILE
+    Written to a temporary file and linked into place (atomic, never overwriting), so concurrent first
+    users all read the one secret that won, never an empty or half-written file.
+    """
+    path = home / SECRET_FILE
     if not path.exists():
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        home.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w") as f:
             f.write(secrets.token_hex(32))
+            f.flush()
+            os.fsync(f.fileno())
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            pass
+        finally:
+            tmp.unlink()
     return path.read_text().strip().encode()
 
 
@@ -88,7 +104,8 @@ def backoff(attempts: int) -> timedelta:
 
 
 def encode(body: dict) -> str:
-    return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+    """A message body's one text: RFC 8785 canonical JSON, so the signature covers exactly what is sent."""
+    return canonical.dumps(body)
 
 
 @dataclass(frozen=True)
@@ -99,39 +116,39 @@ class Message:
 
 
 def enqueue(session: Session, messages: list[Message], at: datetime | None = None) -> int:
-    """Add messages in the caller's transaction; a key already queued is not queued again. Returns how many were added."""
+    """Add messages in the caller's transaction; a key already queued is not queued again. Returns how many were added.
+
+    Messages are signed when they are sent (with the URL and secret configured then), so queuing needs no
+    configuration, and a rotated secret applies to messages still waiting.
+    """
     if not messages:
         return 0
     at = at or now()
     existing: set[str] = set()
-    keys = [m.key for m in messages]
-    for i in range(0, len(keys), 1000):
+    for keys in chunks([m.key for m in messages], 1000):
         existing.update(session.scalars(sa.select(OutboxMessage.idempotency_key)
-                                        .where(OutboxMessage.idempotency_key.in_(keys[i : i + 1000]))))
-    url = configured_url()
-    secret = webhook_secret()
+                                        .where(OutboxMessage.idempotency_key.in_(keys))))
     rows = []
     for m in messages:
         if m.key in existing:
             continue
         existing.add(m.key)
         text = encode({"event": m.event, "idempotency_key": m.key, **m.body})
-        rows.append({"idempotency_key": m.key, "event": m.event, "url": url, "body": text,
-                     "signature": sign(secret, text.encode("utf-8")), "state": "pending", "attempts": 0,
-                     "next_attempt_at": at, "created_at": at})
+        rows.append({"idempotency_key": m.key, "event": m.event, "url": "", "body": text, "signature": "",
+                     "state": "pending", "attempts": 0, "next_attempt_at": at, "created_at": at})
     if rows:
         session.execute(sa.insert(OutboxMessage), rows)
     return len(rows)
 
 
-def claim_due(db_url: str, limit: int = 50, at: datetime | None = None) -> list[OutboxMessage]:
+def claim_due(db: Database, limit: int = 50, at: datetime | None = None) -> list[OutboxMessage]:
     """Take up to `limit` due messages for this worker, leasing them for LEASE."""
     at = at or now()
-    with session_scope(db_url) as s:
+    with db.session() as s:
         due = (sa.select(OutboxMessage.id)
                .where(OutboxMessage.state == "pending", OutboxMessage.next_attempt_at <= at)
                .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id).limit(limit))
-        if s.get_bind().dialect.name == "postgresql":
+        if is_postgres(s):
             due = due.with_for_update(skip_locked=True)
         ids = list(s.scalars(due))
         if not ids:
@@ -145,11 +162,12 @@ def claim_due(db_url: str, limit: int = 50, at: datetime | None = None) -> list[
         return sorted(rows, key=lambda r: r.id)
 
 
-def post(client: httpx.Client, msg: OutboxMessage, url: str) -> str | None:
-    """Post one message; None when the receiver took it (2xx), else what went wrong."""
+def post(client: httpx.Client, msg: OutboxMessage, webhook: Webhook) -> str | None:
+    """Post one message, signed now; None when the receiver took it (2xx), else what went wrong."""
+    body = msg.body.encode("utf-8")
     try:
-        r = client.post(url, content=msg.body.encode("utf-8"), headers={
-            "Content-Type": "application/json", SIGNATURE_HEADER: msg.signature,
+        r = client.post(webhook.url, content=body, headers={
+            "Content-Type": "application/json", SIGNATURE_HEADER: sign(webhook.secret, body),
             IDEMPOTENCY_HEADER: msg.idempotency_key, EVENT_HEADER: msg.event})
     except httpx.HTTPError as e:
         return f"{type(e).__name__}: {e}"[:1000]
@@ -158,22 +176,22 @@ def post(client: httpx.Client, msg: OutboxMessage, url: str) -> str | None:
     return f"HTTP {r.status_code}: {r.text[:500]}"
 
 
-def deliver_due(db_url: str, client: httpx.Client, limit: int = 50) -> dict[str, int]:
+def deliver_due(db: Database, client: httpx.Client, webhook: Webhook, limit: int = 50) -> dict[str, int]:
     """One round: claim due messages, post them, record each outcome. Returns counts by outcome."""
     counts = {"delivered": 0, "retry": 0, "dead": 0, "waiting": 0}
-    configured = configured_url()
-    for msg in claim_due(db_url, limit):
-        url = msg.url or configured
+    for msg in claim_due(db, limit):
         at = now()
+        url = webhook.url
         if not url:
             values = {"next_attempt_at": at + UNCONFIGURED_DELAY,
-                      "last_error": f"no webhook URL configured; set {WEBHOOK_URL_ENV}"}
+                      "last_error": "no webhook URL configured; set VIGIL_WEBHOOK_URL"}
             counts["waiting"] += 1
         else:
-            error = post(client, msg, url)
+            error = post(client, msg, webhook)
             attempts = msg.attempts + 1
             if error is None:
-                values = {"state": "delivered", "attempts": attempts, "delivered_at": at, "url": url, "last_error": None}
+                values = {"state": "delivered", "attempts": attempts, "delivered_at": at, "url": url, "last_error": None,
+                          "signature": sign(webhook.secret, msg.body.encode("utf-8"))}
                 counts["delivered"] += 1
             elif attempts >= MAX_ATTEMPTS:
                 values = {"state": "dead", "attempts": attempts, "last_error": error, "url": url}
@@ -182,7 +200,7 @@ def deliver_due(db_url: str, client: httpx.Client, limit: int = 50) -> dict[str,
             else:
                 values = {"attempts": attempts, "next_attempt_at": at + backoff(attempts), "last_error": error, "url": url}
                 counts["retry"] += 1
-        with session_scope(db_url) as s:
+        with db.session() as s:
             s.execute(sa.update(OutboxMessage).where(OutboxMessage.id == msg.id, OutboxMessage.state == "pending")
                       .values(**values))
     return counts
@@ -198,22 +216,15 @@ def retry(session: Session, message_id: int) -> OutboxMessage | None:
     return msg
 
 
-def run_worker(db_url: str, stop: threading.Event, poll_seconds: float = 0.5, batch: int = 50) -> None:
-    """Deliver until `stop` is set: busy rounds back to back, idle rounds `poll_seconds` apart."""
-    with httpx.Client(timeout=TIMEOUT_SECONDS) as client:
-        while not stop.is_set():
-            try:
-                counts = deliver_due(db_url, client, batch)
-            except sa.exc.OperationalError as e:
-                log.error("outbox worker: database unavailable (%s); retrying", e.orig)
-                counts = {}
-            if not any(counts.values()):
-                stop.wait(poll_seconds)
+class Delivery:
+    """The delivery loop's work: one round per call, True while there was something to do (vigil.runtime runs it)."""
 
+    def __init__(self, db: Database, webhook: Webhook, batch: int = 50) -> None:
+        self.db, self.webhook, self.batch = db, webhook, batch
+        self.client = httpx.Client(timeout=TIMEOUT_SECONDS)
 
-def start_worker(db_url: str, poll_seconds: float = 0.5) -> tuple[threading.Thread, threading.Event]:
-    """Run the delivery loop in a daemon thread (for `vigil serve`); set the event to stop it."""
-    stop = threading.Event()
-    thread = threading.Thread(target=run_worker, args=(db_url, stop, poll_seconds), name="vigil-outbox", daemon=True)
-    thread.start()
-    return thread, stop
+    def __call__(self) -> bool:
+        return any(deliver_due(self.db, self.client, self.webhook, self.batch).values())
+
+    def close(self) -> None:
+        self.client.close()

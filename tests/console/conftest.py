@@ -50,15 +50,13 @@ PEOPLE = {
 
 
 @pytest.fixture
-def live_server(db_url):
+def live_server(db_url, make_app):
     """`vigil serve`'s app under a real uvicorn on 127.0.0.1, on this test's database."""
     import uvicorn
 
-    from vigil.api.app import create_app
-
     keys = make_keys(db_url, PEOPLE)
     port = _free_port()
-    config = uvicorn.Config(create_app(db_url), host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+    config = uvicorn.Config(make_app(), host="127.0.0.1", port=port, log_level="warning", lifespan="on")
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta, timezone
 from hypothesis import given
 from hypothesis import strategies as st
 
-from vigil.console import charts
+from vigil import charts
 from vigil.console.format import highlight, hit_text, is_urgent, time_left
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=timezone.utc)

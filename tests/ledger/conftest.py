@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from vigil.ledger import log
-from vigil.store.db import engine_for, session_scope
+from vigil.store.db import Database, session_scope
 
 
 class LedgerTestBase(DeclarativeBase):
@@ -32,22 +32,35 @@ class Thing(LedgerTestBase):
     state: Mapped[str] = mapped_column(sa.String(16), default="decided", server_default="decided")
 
 
+ORIGIN = "test.vigil/ledger"
+
+
 @pytest.fixture(autouse=True)
 def vigil_home(tmp_path, monkeypatch):
+    """The state folder (the signing key's home) of this test; subprocesses and Settings() find it in the environment."""
     home = tmp_path / "home"
     monkeypatch.setenv("VIGIL_HOME", str(home))
-    monkeypatch.setenv("VIGIL_LEDGER_ORIGIN", "test.vigil/ledger")
+    monkeypatch.setenv("VIGIL_LEDGER_ORIGIN", ORIGIN)
     return home
+
+
+@pytest.fixture
+def signer(vigil_home):
+    """This installation's signing key, as the CLI and the service load it."""
+    from vigil.ledger import checkpoint
+
+    return checkpoint.load_signer(vigil_home, ORIGIN)
 
 
 @pytest.fixture
 def things_db(db_url):
     """A migrated database that also has the tests' ledgered table."""
-    engine = engine_for(db_url)
-    LedgerTestBase.metadata.drop_all(engine)
-    LedgerTestBase.metadata.create_all(engine)
+    db = Database(db_url)
+    LedgerTestBase.metadata.drop_all(db.engine)
+    LedgerTestBase.metadata.create_all(db.engine)
     yield db_url
-    LedgerTestBase.metadata.drop_all(engine)
+    LedgerTestBase.metadata.drop_all(db.engine)
+    db.dispose()
 
 
 @pytest.fixture
@@ -72,3 +85,12 @@ def _add_things(db_url: str, n: int, start: int = 0) -> list[int]:
             s.flush()
             indexes.append(log.append_row(s, "decision", row))
     return indexes
+
+
+def local_signer():
+    """The signing key of the state folder the test's environment names (as `vigil ledger key` finds it)."""
+    from vigil.ledger import checkpoint
+    from vigil.settings import Settings
+
+    settings = Settings()
+    return checkpoint.load_signer(settings.home, settings.ledger_origin)

@@ -16,11 +16,12 @@ import sqlalchemy as sa
 import uvicorn
 
 from vigil import keys
-from vigil.api.app import ServiceSettings, create_app
 from vigil.ledger import checkpoint as cp
 from vigil.ledger import log, merkle
 from vigil.roles import Role
-from vigil.store.db import engine_for, session_scope
+from vigil.store.db import connect, session_scope
+
+from .conftest import local_signer, ORIGIN
 
 SCRIPT = Path(__file__).resolve().parents[2] / "tools" / "verify_ledger.py"
 
@@ -43,10 +44,10 @@ def auditor_key(ledger_db):
 
 
 @pytest.fixture
-def client(ledger_db):
+def client(ledger_db, make_app):
     from fastapi.testclient import TestClient
 
-    with TestClient(create_app(ledger_db, ServiceSettings(rate_limit=None)), raise_server_exceptions=False) as c:
+    with TestClient(make_app(ledger_db), raise_server_exceptions=False) as c:
         yield c
 
 
@@ -132,9 +133,9 @@ def free_port() -> int:
 
 
 @pytest.fixture
-def server(ledger_db):
+def server(ledger_db, make_app):
     port = free_port()
-    srv = uvicorn.Server(uvicorn.Config(create_app(ledger_db, ServiceSettings(rate_limit=None)), host="127.0.0.1",
+    srv = uvicorn.Server(uvicorn.Config(make_app(ledger_db), host="127.0.0.1",
                                         port=port, log_level="warning", lifespan="off"))
     thread = threading.Thread(target=srv.run, daemon=True)
     thread.start()
@@ -158,7 +159,7 @@ def audit(url, *args):
 
 def publish(db_url):
     with session_scope(db_url) as s:
-        cp.publish(s, cp.load_signer())
+        cp.publish(s, local_signer())
 
 
 def test_auditor_script_uses_only_the_standard_library_and_cryptography():
@@ -170,7 +171,7 @@ def test_auditor_script_uses_only_the_standard_library_and_cryptography():
 
 def test_auditor_follows_the_ledger_and_catches_a_rewrite(server, ledger_db, add_things, auditor_key, tmp_path):
     state = tmp_path / "saved-checkpoint.txt"
-    key = str(cp.load_signer().verifier)
+    key = str(local_signer().verifier)
     publish(ledger_db)
     code, out = audit(server, "--key", key, "--state", str(state), "--leaves", "--api-key", auditor_key["auditor"])
     assert code == 0, out
@@ -186,7 +187,7 @@ def test_auditor_follows_the_ledger_and_catches_a_rewrite(server, ledger_db, add
     with session_scope(ledger_db) as s:
         forged = [(leaf.kind, leaf.ref_table, leaf.ref_id, {"rewritten": leaf.idx == 3, "data": leaf.data})
                   for leaf in log.leaves(s, 0, 13)]
-    with engine_for(ledger_db).begin() as conn:
+    with connect(ledger_db) as conn:
         for table in ("ledger_leaves", "ledger_nodes", "ledger_head", "ledger_checkpoints"):
             conn.execute(sa.text(f"DELETE FROM {table}"))
     with session_scope(ledger_db) as s:
@@ -200,11 +201,11 @@ def test_auditor_follows_the_ledger_and_catches_a_rewrite(server, ledger_db, add
 
 def test_auditor_catches_a_changed_leaf_and_a_foreign_key(server, ledger_db, auditor_key, tmp_path):
     publish(ledger_db)
-    with engine_for(ledger_db).begin() as conn:
+    with connect(ledger_db) as conn:
         conn.execute(sa.text("UPDATE ledger_leaves SET data = REPLACE(data, 'c-2', 'c-X') WHERE idx = 2"))
-    code, out = audit(server, "--key", str(cp.load_signer().verifier), "--leaves", "--api-key", auditor_key["auditor"])
+    code, out = audit(server, "--key", str(local_signer().verifier), "--leaves", "--api-key", auditor_key["auditor"])
     assert code == 1 and "leaf 2" in out, out
-    stranger = str(cp.load_signer(tmp_path / "stranger").verifier)
+    stranger = str(cp.load_signer(tmp_path / "stranger", ORIGIN).verifier)
     code, out = audit(server, "--key", stranger)
     assert code == 1 and "no signature by the trusted key" in out, out
 
@@ -218,14 +219,14 @@ def test_auditor_reports_usage_and_network_errors(tmp_path):
 
 def test_auditor_notices_a_shrunken_ledger_and_accepts_an_unchanged_one(server, ledger_db, tmp_path):
     state = tmp_path / "saved.txt"
-    key = str(cp.load_signer().verifier)
+    key = str(local_signer().verifier)
     publish(ledger_db)
     assert audit(server, "--key", key, "--state", str(state))[0] == 0
     code, out = audit(server, "--key", key, "--state", str(state))  # nothing new: still consistent
     assert code == 0 and "consistent with the saved checkpoint of size 9" in out
     with session_scope(ledger_db) as s:
         kept = [(leaf.kind, leaf.ref_table, leaf.ref_id, {"data": leaf.data}) for leaf in log.leaves(s, 0, 5)]
-    with engine_for(ledger_db).begin() as conn:
+    with connect(ledger_db) as conn:
         for table in ("ledger_leaves", "ledger_nodes", "ledger_head", "ledger_checkpoints"):
             conn.execute(sa.text(f"DELETE FROM {table}"))
     with session_scope(ledger_db) as s:

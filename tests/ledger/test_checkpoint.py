@@ -13,11 +13,13 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from vigil.ledger import checkpoint as cp
 from vigil.ledger import merkle
 
+from .conftest import local_signer, ORIGIN
+
 ROOT = merkle.root([merkle.leaf_hash(b"x")])
 
 
 def test_note_format_and_key_id(vigil_home):
-    signer = cp.load_signer()
+    signer = local_signer()
     note = signer.sign(cp.body("test.vigil/ledger", 1, ROOT))
     lines = note.split("\n")
     assert lines[:4] == ["test.vigil/ledger", "1", base64.b64encode(ROOT).decode(), ""]
@@ -32,23 +34,24 @@ def test_note_format_and_key_id(vigil_home):
 
 
 def test_key_is_created_once_outside_the_database_with_owner_only_mode(vigil_home):
-    first = cp.load_signer()
-    path = cp.key_path()
+    first = local_signer()
+    path = cp.key_path(vigil_home)
     assert path.parent == vigil_home and path.exists()
     assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
-    assert str(cp.load_signer().verifier) == str(first.verifier)
+    assert str(local_signer().verifier) == str(first.verifier)
 
 
 def test_concurrent_first_use_agrees_on_one_key(vigil_home):
-    code = "from vigil.ledger.checkpoint import load_signer; print(load_signer().verifier)"
+    code = ("from vigil.ledger.checkpoint import load_signer; from vigil.settings import Settings; s = Settings(); "
+            "print(load_signer(s.home, s.ledger_origin).verifier)")
     procs = [subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True) for _ in range(4)]
     keys = {p.communicate(timeout=60)[0].strip() for p in procs}
-    assert len(keys) == 1 and keys == {str(cp.load_signer().verifier)}
+    assert len(keys) == 1 and keys == {str(local_signer().verifier)}
 
 
 def test_verifier_keys_whose_base64_holds_a_plus_parse(tmp_path):
     """The key part is split off at the first two '+' only: standard base64 may itself contain '+'."""
-    texts = [str(cp.load_signer(tmp_path / str(i)).verifier) for i in range(40)]
+    texts = [str(cp.load_signer(tmp_path / str(i), ORIGIN).verifier) for i in range(40)]
     with_plus = [t for t in texts if "+" in t.split("+", 2)[2]]
     assert with_plus
     for text in with_plus:
@@ -56,7 +59,7 @@ def test_verifier_keys_whose_base64_holds_a_plus_parse(tmp_path):
 
 
 def test_verifier_key_round_trips_and_rejects_garbage(vigil_home):
-    v = cp.load_signer().verifier
+    v = local_signer().verifier
     text = str(v)
     name, hex_id, b64 = text.split("+", 2)
     assert name == "test.vigil/ledger" and hex_id == v.key_id.hex() and base64.b64decode(b64)[0] == 1
@@ -67,9 +70,9 @@ def test_verifier_key_round_trips_and_rejects_garbage(vigil_home):
 
 
 def test_forged_or_altered_checkpoints_are_refused(vigil_home, tmp_path):
-    signer = cp.load_signer()
+    signer = local_signer()
     note = signer.sign(cp.body(signer.name, 5, ROOT))
-    other = cp.load_signer(tmp_path / "other-home")  # another key under the same name
+    other = cp.load_signer(tmp_path / "other-home", ORIGIN)  # another key under the same name
     forged = other.sign(cp.body(signer.name, 5, ROOT))
     with pytest.raises(cp.CheckpointError, match="no valid signature"):
         cp.open_note(forged, [signer.verifier])
@@ -92,38 +95,41 @@ def test_forged_or_altered_checkpoints_are_refused(vigil_home, tmp_path):
 
 def test_a_corrupt_key_file_is_a_clear_error(vigil_home):
     vigil_home.mkdir(parents=True, exist_ok=True)
-    cp.key_path().write_bytes(b"not a key")
+    cp.key_path(vigil_home).write_bytes(b"not a key")
     with pytest.raises(cp.CheckpointError, match="not a readable private key"):
-        cp.load_signer()
+        local_signer()
 
 
-def test_periodic_publishing_signs_only_when_the_ledger_grew_and_the_interval_passed(things_db, add_things):
-    from vigil.store.db import session_scope
+def test_periodic_publishing_signs_only_when_the_ledger_grew_and_the_interval_passed(things_db, add_things, vigil_home):
+    from vigil.store.db import Database, session_scope
 
-    assert cp.publish_if_due(things_db, None, 0) is None  # nothing to sign yet
-    assert not cp.key_path().exists()  # and no key was made for nothing
+    db = Database(things_db)
+
+    def due(interval):
+        return cp.publish_if_due(db, None, interval, home=vigil_home, name=ORIGIN)
+
+    assert due(0) is None  # nothing to sign yet
+    assert not cp.key_path(vigil_home).exists()  # and no key was made for nothing
     add_things(things_db, 3)
-    first = cp.publish_if_due(things_db, None, 0)
+    first = due(0)
     assert first is not None and first.tree_size == 3
-    assert cp.publish_if_due(things_db, None, 0) is None  # no growth
+    assert due(0) is None  # no growth
     add_things(things_db, 2, start=3)
-    assert cp.publish_if_due(things_db, None, 3600) is None  # too soon
-    assert cp.publish_if_due(things_db, None, 0).tree_size == 5
+    assert due(3600) is None  # too soon
+    assert due(0).tree_size == 5
+    db.dispose()
     with session_scope(things_db) as s:
-        again = cp.publish(s, cp.load_signer())  # on demand, nothing new: the same checkpoint
+        again = cp.publish(s, local_signer())  # on demand, nothing new: the same checkpoint
         assert again.tree_size == 5
 
 
-def test_the_service_publishes_checkpoints_in_the_background(things_db, add_things, monkeypatch):
+def test_the_service_publishes_checkpoints_in_the_background(things_db, add_things, make_app, vigil_home):
     import time
 
     from fastapi.testclient import TestClient
 
-    from vigil.api.app import ServiceSettings, create_app
-
-    monkeypatch.setenv(cp.INTERVAL_ENV, "0.2")
     add_things(things_db, 4)
-    with TestClient(create_app(things_db, ServiceSettings(rate_limit=None))) as client:
+    with TestClient(make_app(things_db, checkpoint_interval=0.2, home=vigil_home)) as client:
         deadline = time.monotonic() + 20
         while client.get("/v1/ledger/checkpoint").status_code != 200 and time.monotonic() < deadline:
             time.sleep(0.1)
@@ -132,11 +138,17 @@ def test_the_service_publishes_checkpoints_in_the_background(things_db, add_thin
 
 @pytest.mark.parametrize("text,expected", [("off", None), ("0", None), ("2.5", 2.5), ("-1", None)])
 def test_interval_setting(monkeypatch, text, expected):
-    monkeypatch.setenv(cp.INTERVAL_ENV, text)
-    assert cp.interval_from_env() == expected
+    from vigil.settings import Settings
+
+    monkeypatch.setenv("VIGIL_CHECKPOINT_INTERVAL", text)
+    assert Settings().checkpoint_interval == expected
 
 
 def test_a_bad_interval_setting_is_a_clear_error(monkeypatch):
-    monkeypatch.setenv(cp.INTERVAL_ENV, "soon")
-    with pytest.raises(cp.CheckpointError, match="VIGIL_CHECKPOINT_INTERVAL"):
-        cp.interval_from_env()
+    from pydantic import ValidationError
+
+    from vigil.settings import Settings
+
+    monkeypatch.setenv("VIGIL_CHECKPOINT_INTERVAL", "soon")
+    with pytest.raises(ValidationError, match="checkpoint_interval"):
+        Settings()

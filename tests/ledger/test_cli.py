@@ -9,7 +9,9 @@ from typer.testing import CliRunner
 from vigil.banks import service as banks
 from vigil.cli import app
 from vigil.ledger import checkpoint as cp
-from vigil.store.db import engine_for, session_scope
+from vigil.store.db import connect, session_scope
+
+from .conftest import local_signer, ORIGIN
 
 runner = CliRunner()
 
@@ -32,7 +34,7 @@ def test_checkpoint_show_key_and_a_clean_verify(bank_db, tmp_path):
     r = vigil("ledger", "checkpoint", "--db", bank_db, "-o", str(saved))
     assert r.exit_code == 0, r.output
     assert r.output.split("\n")[1] == "6" and saved.read_text() == r.output
-    assert vigil("ledger", "key").output.strip() == str(cp.load_signer().verifier)
+    assert vigil("ledger", "key").output.strip() == str(local_signer().verifier)
     shown = vigil("ledger", "show", "--db", bank_db, "--leaves", "2")
     assert "ledger size: 6" in shown.output and "latest checkpoint: size 6" in shown.output
     assert "bank_changes #6" in shown.output
@@ -43,7 +45,7 @@ def test_checkpoint_show_key_and_a_clean_verify(bank_db, tmp_path):
 
 def test_verify_names_tampering_and_exits_1(bank_db):
     vigil("ledger", "checkpoint", "--db", bank_db)
-    with engine_for(bank_db).begin() as conn:
+    with connect(bank_db) as conn:
         conn.execute(sa.text("UPDATE bank_changes SET value = 'ffffffffffffffffffffffffffffffff' WHERE id = 3"))
         conn.execute(sa.text("DELETE FROM ledger_leaves WHERE idx = 4"))
     r = vigil("ledger", "verify", "--db", bank_db, "--json")
@@ -60,7 +62,7 @@ def test_verify_names_tampering_and_exits_1(bank_db):
 
 def test_verify_with_an_untrusted_key_flags_every_checkpoint(bank_db, tmp_path):
     vigil("ledger", "checkpoint", "--db", bank_db)
-    stranger = cp.load_signer(tmp_path / "stranger").verifier
+    stranger = cp.load_signer(tmp_path / "stranger", ORIGIN).verifier
     r = vigil("ledger", "verify", "--db", bank_db, "--key", str(stranger), "--json")
     assert r.exit_code == 1
     assert [f["kind"] for f in json.loads(r.stdout)["findings"]] == ["checkpoint_signature"]

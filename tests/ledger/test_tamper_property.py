@@ -9,7 +9,9 @@ from hypothesis import strategies as st
 from vigil.ledger import checkpoint as cp
 from vigil.ledger import log
 from vigil.ledger.verify import verify
-from vigil.store.db import engine_for, session_scope
+from vigil.store.db import Database, session_scope
+
+from .conftest import local_signer
 
 TAMPERS = ("flip_data", "rehash_data", "swap", "delete", "insert", "node", "row")
 
@@ -17,7 +19,8 @@ TAMPERS = ("flip_data", "rehash_data", "swap", "delete", "insert", "node", "row"
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(n=st.integers(2, 40), data=st.data())
 def test_any_single_tamper_is_found(things_db, thing, n, data):
-    engine = engine_for(things_db)
+    db = Database(things_db)
+    engine = db.engine
     with engine.begin() as conn:
         for table in ("ledger_leaves", "ledger_nodes", "ledger_head", "ledger_checkpoints", "ledger_test_things"):
             conn.execute(sa.text(f"DELETE FROM {table}"))
@@ -28,7 +31,7 @@ def test_any_single_tamper_is_found(things_db, thing, n, data):
             s.add(row)
             s.flush()
             log.append_row(s, "decision", row)
-        cp.publish(s, cp.load_signer())
+        cp.publish(s, local_signer())
     tamper = data.draw(st.sampled_from(TAMPERS))
     i = data.draw(st.integers(0, n - 1))
     j = data.draw(st.integers(0, n - 1).filter(lambda x: x != i))
@@ -57,7 +60,7 @@ def test_any_single_tamper_is_found(things_db, thing, n, data):
         else:
             conn.execute(sa.text("UPDATE ledger_test_things SET action = 'label' WHERE id = :id"), {"id": i + 1})
     with session_scope(things_db) as s:
-        report = verify(s, [cp.load_signer().verifier], classes=[thing])
+        report = verify(s, [local_signer().verifier], classes=[thing])
     assert not report.ok, tamper
     if tamper in ("flip_data", "delete", "row"):
         assert any(f.leaf == i or f.row_id == str(i + 1) for f in report.findings), (tamper, report.findings)

@@ -16,7 +16,9 @@ from vigil.ledger import log, merkle
 from vigil.ledger.verify import verify
 from vigil.store.banks import BankChange
 from vigil.store.cases import Case, Decision
-from vigil.store.db import engine_for, session_scope
+from vigil.store.db import connect, session_scope
+
+from .conftest import local_signer, ORIGIN
 
 MD5 = "d41d8cd98f00b204e9800998ecf8427e"
 AT = datetime(2026, 2, 3, 4, 5, 6, tzinfo=timezone.utc)
@@ -45,7 +47,7 @@ def world(things_db, add_things, thing):
         s.flush()
         for action in ("remove", "label"):
             _decision(s, case.id, action)
-    signer = cp.load_signer()
+    signer = local_signer()
     with session_scope(things_db) as s:
         cp.publish(s, signer)
     add_things(things_db, 3, start=10)
@@ -61,7 +63,7 @@ def run(world, notes=()):
 
 
 def sql(world, *statements):
-    with engine_for(world["url"]).begin() as conn:
+    with connect(world["url"]) as conn:
         for statement in statements:
             conn.execute(sa.text(statement))
 
@@ -137,7 +139,7 @@ def test_rows_declared_pending_need_no_leaf_until_decided(world):
 @pytest.mark.parametrize("table,column", [("ledger_test_things", "action"), ("decisions", "action"), ("bank_changes", "value")])
 def test_reordered_rows_are_both_named(world, table, column):
     """Swapping what two rows say (their order in the table's history) breaks both against their leaves."""
-    with engine_for(world["url"]).begin() as conn:
+    with connect(world["url"]) as conn:
         a, b = [conn.execute(sa.text(f"SELECT {column} FROM {table} WHERE id = :i"), {"i": i}).scalar() for i in (1, 2)]
         assert a != b
         conn.execute(sa.text(f"UPDATE {table} SET {column} = :v WHERE id = 1"), {"v": b})
@@ -158,7 +160,7 @@ def test_changed_leaf_data_is_named(world):
 def test_leaf_rewritten_with_a_matching_hash_is_named(world):
     with session_scope(world["url"]) as s:
         data = s.get(log.LedgerLeaf, 4).data.replace('"remove"', '"label"')
-    with engine_for(world["url"]).begin() as conn:
+    with connect(world["url"]) as conn:
         conn.execute(sa.update(log.LedgerLeaf.__table__).where(log.LedgerLeaf.idx == 4)
                      .values(data=data, leaf_hash=merkle.leaf_hash(data.encode())))
     sql(world, "UPDATE ledger_test_things SET action = 'label' WHERE id = 5")
@@ -200,7 +202,7 @@ def test_inserted_leaf_is_named(world):
     record = {"kind": "decision", "table": "ledger_test_things",
               "row": {"id": 50, "action": "no_action", "content_ids": [], "automated": False, "decided_at": "2026-01-01T00:00:00.000000Z"}}
     data = log.canonical_json(record)
-    with engine_for(world["url"]).begin() as conn:
+    with connect(world["url"]) as conn:
         for idx in range(world["size"] - 1, 4, -1):
             conn.execute(sa.text("UPDATE ledger_leaves SET idx = :n WHERE idx = :o"), {"n": idx + 1, "o": idx})
         conn.execute(sa.insert(log.LedgerLeaf.__table__).values(
@@ -215,7 +217,7 @@ def test_inserted_leaf_is_named(world):
 
 def test_leaf_appended_without_the_lock_is_named(world):
     data = log.canonical_json({"kind": "decision", "table": "ledger_test_things", "row": {"id": 77}})
-    with engine_for(world["url"]).begin() as conn:
+    with connect(world["url"]) as conn:
         conn.execute(sa.insert(log.LedgerLeaf.__table__).values(
             idx=world["size"], kind="decision", ref_table="ledger_test_things", ref_id="77", data=data,
             leaf_hash=merkle.leaf_hash(data.encode()), created_at=datetime.now(timezone.utc)))
@@ -249,7 +251,7 @@ def test_tampered_checkpoints_are_named(world, tmp_path):
     sql(world, f"UPDATE ledger_checkpoints SET root_hash = {_blob(world, b'x' * 32)} WHERE tree_size = 16")
     report = run(world)
     assert any(f.kind == "checkpoint_changed" and "size 16" in f.message for f in report.findings)
-    other = cp.load_signer(tmp_path / "forger")
+    other = cp.load_signer(tmp_path / "forger", ORIGIN)
     with session_scope(world["url"]) as s:
         forged = other.sign(cp.body(other.name, world["size"], log.root_at(s, world["size"])))
     report = run(world, [forged])

@@ -23,10 +23,30 @@ def _env(monkeypatch, tmp_path):
     monkeypatch.setenv("VIGIL_WEBHOOK_SECRET", SECRET)
     monkeypatch.delenv("VIGIL_WEBHOOK_URL", raising=False)
     monkeypatch.delenv("VIGIL_CASE_POLICY", raising=False)
-    # PostgreSQL tests reuse one database URL (truncated between tests): start each with fresh per-process caches.
-    from vigil.cases import checks
+    yield
+    # PostgreSQL tests reuse one database URL (truncated between tests): each test starts with fresh runtimes.
+    for rt in _RUNTIMES.values():
+        rt.close()
+    _RUNTIMES.clear()
 
-    checks._matchers.clear()
+
+_RUNTIMES: dict = {}
+_DETECTOR: list = []
+
+
+def runtime_for(db_url: str):
+    """The runtime intake helpers use for `db_url` in this test (one per test, as one per worker process).
+
+    The text detector depends on no database and takes seconds to build, so all tests share one."""
+    from vigil.runtime import Runtime
+    from vigil.settings import Settings
+    from vigil.text.detect import Detector
+
+    if db_url not in _RUNTIMES:
+        if not _DETECTOR:
+            _DETECTOR.append(Detector())
+        _RUNTIMES[db_url] = Runtime.build(Settings(database_url=db_url, rate_limit="off"), detector=_DETECTOR[0])
+    return _RUNTIMES[db_url]
 
 
 class Keys(dict):
@@ -46,12 +66,10 @@ def role_keys(db_url) -> dict[str, tuple[int, str]]:
 
 
 @pytest.fixture
-def client(db_url):
+def client(make_app):
     from fastapi.testclient import TestClient
 
-    from vigil.api.app import ServiceSettings, create_app
-
-    with TestClient(create_app(db_url, ServiceSettings(rate_limit=None)), raise_server_exceptions=False) as c:
+    with TestClient(make_app(), raise_server_exceptions=False) as c:
         yield c
 
 
@@ -129,14 +147,28 @@ def receiver(monkeypatch):
     r.close()
 
 
-def ingest(db_url: str, notices: list[dict], policy=None, now=None):
-    """Run intake on validated notices in one committed transaction; the receipts (or errors), in order."""
-    from vigil.cases.intake import ingest as run
-    from vigil.cases.notice import NoticeIn
-    from vigil.cases.policy import CasePolicy
+def deliver_due(db_url: str, client, limit: int = 50) -> dict[str, int]:
+    """One delivery round, to the webhook the environment configures now (tests point VIGIL_WEBHOOK_URL at a
+    receiver), as the service's outbox loop would make it."""
+    from vigil import outbox
+    from vigil.settings import Settings
 
+    settings = Settings()
+    webhook = outbox.Webhook.configured(settings.webhook_url, SECRET, settings.home)
+    return outbox.deliver_due(runtime_for(db_url).db, client, webhook, limit)
+
+
+def ingest(db_url: str, notices: list[dict], policy=None, now=None):
+    """Receive validated notices (intake, then the decisions that cannot wait) in one committed transaction;
+    the receipts (or errors), in order."""
+    from vigil.cases.notice import NoticeIn
+    from vigil.policy.cases import CasePolicy
+    from vigil.review.notices import receive
+
+    rt = runtime_for(db_url)
     with session_scope(db_url) as s:
-        return run(s, [NoticeIn.model_validate(n) for n in notices], policy=policy or CasePolicy(), now=now)
+        return receive(s, [NoticeIn.model_validate(n) for n in notices], policy=policy or CasePolicy(), now=now,
+                       near_index=rt.near_index, matcher=rt.matcher, detector=rt.detector)
 
 
 def random_pdq(rng) -> str:

@@ -3,13 +3,14 @@
 import json
 
 import httpx
+import pytest
 
 from vigil import outbox
 from vigil.banks import service as banks
 from vigil.review.decisions import REDRESS
 from vigil.store.db import session_scope
 
-from .conftest import auth, notice
+from .conftest import auth, deliver_due, notice
 
 MD5 = "5d41402abc4b2a76b9719d911017c592"
 EXTREMIST = "Brothers, join the mujahideen before the borders close."
@@ -35,7 +36,7 @@ def deliver(db_url, receiver) -> dict[str, list[dict]]:
     """Deliver everything queued to the loopback receiver; the bodies it accepted, by event."""
     with httpx.Client(timeout=5) as http:
         for _ in range(10):
-            if not any(outbox.deliver_due(db_url, http).values()):
+            if not any(deliver_due(db_url, http).values()):
                 break
     assert receiver.bad_signatures == 0
     out: dict[str, list[dict]] = {}
@@ -50,10 +51,22 @@ def listed(client, role_keys, **params) -> list[int]:
     return sorted(c["id"] for c in r.json())
 
 
-def case_policy(monkeypatch, tmp_path, **settings) -> None:
-    path = tmp_path / "case-policy.json"
-    path.write_text(json.dumps(settings), "utf-8")
-    monkeypatch.setenv("VIGIL_CASE_POLICY", str(path))
+@pytest.fixture
+def policy_client(make_app, tmp_path):
+    """Start a client of a service that runs with these case-policy settings (read once, at start)."""
+    from fastapi.testclient import TestClient
+
+    clients = []
+
+    def start(**settings):
+        path = tmp_path / f"case-policy-{len(clients)}.json"
+        path.write_text(json.dumps(settings), "utf-8")
+        clients.append(TestClient(make_app(case_policy=path), raise_server_exceptions=False).__enter__())
+        return clients[-1]
+
+    yield start
+    for c in clients:
+        c.__exit__(None, None, None)
 
 
 # 1. The uploader's message carries the statement of reasons.
@@ -162,8 +175,8 @@ def test_case_list_queue_filter_returns_exactly_that_queue(db_url, client, role_
 
 # 4. Queue routing rules on category and language, through intake.
 
-def test_intake_routes_on_category_and_language_rules(db_url, client, role_keys, monkeypatch, tmp_path):
-    case_policy(monkeypatch, tmp_path, default_queue="general", queue_rules=[
+def test_intake_routes_on_category_and_language_rules(db_url, role_keys, policy_client):
+    client = policy_client(default_queue="general", queue_rules=[
         {"queue": "zh_recruitment", "category": "recruitment", "language": "zh"},
         {"queue": "recruitment", "category": "recruitment"},
         {"queue": "chinese", "language": "zh"},
@@ -180,8 +193,8 @@ def test_intake_routes_on_category_and_language_rules(db_url, client, role_keys,
     assert listed(client, role_keys, queue="chinese") == [language]
 
 
-def test_intake_routes_on_the_category_the_detector_found(db_url, client, role_keys, monkeypatch, tmp_path):
-    case_policy(monkeypatch, tmp_path, queue_rules=[{"queue": "recruitment", "category": "recruitment"}])
+def test_intake_routes_on_the_category_the_detector_found(db_url, role_keys, policy_client):
+    client = policy_client(queue_rules=[{"queue": "recruitment", "category": "recruitment"}])
     detected = submit(client, role_keys, "t1", text=EXTREMIST)
     calm = submit(client, role_keys, "t2", text="We had lunch with the family after the match.")
     rev = auth(role_keys, "reviewer")
@@ -189,8 +202,8 @@ def test_intake_routes_on_the_category_the_detector_found(db_url, client, role_k
     assert client.get(f"/v1/cases/{calm}", headers=rev).json()["queue"] == "default"
 
 
-def test_policy_rules_replace_the_default_source_rules(db_url, client, role_keys, monkeypatch, tmp_path):
-    case_policy(monkeypatch, tmp_path, queue_rules=[{"queue": "arabic", "language": "ar"}])
+def test_policy_rules_replace_the_default_source_rules(db_url, role_keys, policy_client):
+    client = policy_client(queue_rules=[{"queue": "arabic", "language": "ar"}])
     order = submit(client, role_keys, "o1", source="authority_order", language="ar")
     flagger = submit(client, role_keys, "f1", source="trusted_flagger", language="fr")
     rev = auth(role_keys, "reviewer")
@@ -198,8 +211,8 @@ def test_policy_rules_replace_the_default_source_rules(db_url, client, role_keys
     assert client.get(f"/v1/cases/{flagger}", headers=rev).json()["queue"] == "default"
 
 
-def test_language_rule_matches_regional_and_differently_cased_tags(db_url, client, role_keys, monkeypatch, tmp_path):
-    case_policy(monkeypatch, tmp_path, queue_rules=[{"queue": "english", "language": "en"}])
+def test_language_rule_matches_regional_and_differently_cased_tags(db_url, role_keys, policy_client):
+    client = policy_client(queue_rules=[{"queue": "english", "language": "en"}])
     rev = auth(role_keys, "reviewer")
     for cid, tag in (("n1", "en"), ("n2", "en-GB"), ("n3", "EN")):
         case = submit(client, role_keys, cid, language=tag)

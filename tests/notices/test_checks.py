@@ -5,7 +5,7 @@ import random
 import sqlalchemy as sa
 
 from vigil.banks import service as banks
-from vigil.cases.policy import CasePolicy
+from vigil.policy.cases import CasePolicy
 from vigil.store.cases import Case, Decision, OutboxMessage
 from vigil.store.db import session_scope
 from vigil.store.ledger import LedgerLeaf
@@ -28,7 +28,7 @@ def test_verified_exact_match_is_actioned_automatically_and_marked(db_url):
     with session_scope(db_url) as s:
         case = s.get(Case, r.case_id)
         assert case.state == "decided"
-        assert case.evidence["matches"][0]["bank"] == "verified-tco"
+        assert case.evidence.model_dump(mode='json')["matches"][0]["bank"] == "verified-tco"
         [d] = s.scalars(sa.select(Decision)).all()
         assert d.automated and d.reviewer_key_id is None and d.action == "remove"
         assert [l.kind for l in s.scalars(sa.select(LedgerLeaf)) if l.kind != "bank_change"] == ["automated_action"]
@@ -44,8 +44,8 @@ def test_match_in_unverified_bank_waits_for_review_but_ranks_higher(db_url):
                                   notice("m2", hashes={"pdq": random_pdq(rng)})], policy=policy)
     with session_scope(db_url) as s:
         a, b = s.get(Case, hit.case_id), s.get(Case, miss.case_id)
-        assert a.state == "open" and a.evidence["matches"][0]["distance"] == 12
-        assert a.evidence["crisis"] is True  # a crisis label on the matched entry
+        assert a.state == "open" and a.evidence.model_dump(mode='json')["matches"][0]["distance"] == 12
+        assert a.evidence.model_dump(mode='json')["crisis"] is True  # a crisis label on the matched entry
         assert a.priority > b.priority
         assert s.scalar(sa.select(sa.func.count()).select_from(Decision)) == 0
 
@@ -56,9 +56,9 @@ def test_checks_run_once_per_case_not_per_notice(db_url, monkeypatch):
     calls = []
     real = checks.check
 
-    def counting(db_url_, contents, categories, checkers):
+    def counting(contents, categories, matcher, detector):
         calls.append(len(contents))
-        return real(db_url_, contents, categories, checkers)
+        return real(contents, categories, matcher, detector)
 
     monkeypatch.setattr(checks, "check", counting)
     ingest(db_url, [notice("c1", hashes={"md5": MD5})] * 5 + [notice("c2")])
@@ -84,7 +84,7 @@ def test_a_copy_that_matches_a_verified_bank_counts_whichever_notice_came_first(
         assert a.case_id == b.case_id
         with session_scope(db_url) as s:
             case = s.get(Case, a.case_id)
-            assert [m["bank"] for m in case.evidence["matches"]] == ["verified-tco"], first_alone
+            assert [m["bank"] for m in case.evidence.model_dump(mode='json')["matches"]] == ["verified-tco"], first_alone
             assert case.state == "decided", first_alone
             [d] = s.scalars(sa.select(Decision).where(Decision.case_id == case.id)).all()
             assert d.automated and sorted(d.content_ids) == sorted([f"plain-{first_alone}", f"copy-{first_alone}"])
@@ -103,5 +103,5 @@ def test_a_copy_whose_hashes_are_held_elsewhere_still_brings_its_match_to_the_ca
     assert c.case_id == y.case_id != x.case_id  # an open case takes the copy before a decided one
     with session_scope(db_url) as s:
         case = s.get(Case, y.case_id)
-        assert [m["bank"] for m in case.evidence["matches"]] == ["verified-tco"]
+        assert [m["bank"] for m in case.evidence.model_dump(mode='json')["matches"]] == ["verified-tco"]
         assert case.state == "decided"

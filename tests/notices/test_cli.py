@@ -36,7 +36,7 @@ def test_outbox_deliver_once_and_list(db_url, receiver):
 
 
 def test_retention_purge_clears_contact_details_after_the_period(db_url, role_keys, monkeypatch, tmp_path):
-    from vigil.cases.policy import CasePolicy
+    from vigil.policy.cases import CasePolicy
     from vigil.review.decisions import DecisionIn, decide
 
     [receipt] = ingest(db_url, [notice("a", notifier={"name": "Ann", "email": "ann@example.test"})])
@@ -58,12 +58,11 @@ def test_retention_purge_clears_contact_details_after_the_period(db_url, role_ke
 
 
 def test_policy_file_routes_queues_and_rejects_unknown_keys(tmp_path, monkeypatch, db_url):
-    from vigil.cases import policy
+    from vigil.policy import cases as policy
 
     path = tmp_path / "policy.json"
     path.write_text(json.dumps({"queue_rules": [{"queue": "zh-review", "language": "zh"}], "claim_minutes": 5}))
-    monkeypatch.setenv("VIGIL_CASE_POLICY", str(path))
-    p = policy.current()
+    p = policy.CasePolicy.load(path)
     assert p.claim_minutes == 5
     [r] = ingest(db_url, [notice("c1", language="zh")], policy=p)
     from vigil.store.cases import Case
@@ -72,7 +71,7 @@ def test_policy_file_routes_queues_and_rejects_unknown_keys(tmp_path, monkeypatc
         assert s.get(Case, r.case_id).queue == "zh-review"
     path.write_text(json.dumps({"claim_minuets": 5}))
     with pytest.raises(policy.PolicyError, match="claim_minuets"):
-        policy.CasePolicy.from_env()
+        policy.CasePolicy.load(path)
 
 
 def test_text_notices_carry_detector_evidence(db_url):
@@ -80,6 +79,6 @@ def test_text_notices_carry_detector_evidence(db_url):
     from vigil.store.cases import Case
 
     with session_scope(db_url) as s:
-        ev = s.get(Case, r.case_id).evidence
+        ev = s.get(Case, r.case_id).evidence.model_dump(mode='json')
     assert ev["text"]["verdict"] in ("violating", "review", "benign") and "reason" in ev["text"]
     assert ev["matches"] == []

@@ -4,7 +4,7 @@ import pytest
 import sqlalchemy as sa
 
 from vigil.review import disclosures
-from vigil.review.errors import ReviewError
+from vigil.errors import VigilError as ReviewError
 from vigil.roles import Permission, Role, allows
 from vigil.store.cases import Disclosure, OutboxMessage
 from vigil.store.db import session_scope

@@ -83,7 +83,7 @@ def test_same_video_groups_and_different_video_does_not(db_url):
 
 
 def test_no_action_case_does_not_absorb_new_notices(db_url, role_keys):
-    from vigil.cases.policy import CasePolicy
+    from vigil.policy.cases import CasePolicy
     from vigil.review.decisions import DecisionIn, decide
 
     [r] = ingest(db_url, [notice("c1")])
@@ -95,7 +95,7 @@ def test_no_action_case_does_not_absorb_new_notices(db_url, role_keys):
 
 
 def test_reupload_of_removed_content_is_actioned_automatically(db_url, role_keys):
-    from vigil.cases.policy import CasePolicy
+    from vigil.policy.cases import CasePolicy
     from vigil.review.decisions import DecisionIn, decide
     from vigil.store.cases import Decision, OutboxMessage
 
@@ -128,7 +128,7 @@ def test_receipt_is_durable_and_names_stored_notice(db_url):
 
 
 def test_reversed_removal_no_longer_catches_reuploads(db_url, role_keys):
-    from vigil.cases.policy import CasePolicy
+    from vigil.policy.cases import CasePolicy
     from vigil.review.appeals import decide_appeal, lodge
     from vigil.review.decisions import DecisionIn, decide
 
@@ -145,10 +145,10 @@ def test_reversed_removal_no_longer_catches_reuploads(db_url, role_keys):
 def test_reversing_a_removal_reverses_the_reupload_removals_made_under_it(db_url, role_keys):
     """Re-uploads removed because of a decision come back with it: restored, strikes taken back, and later copies
     are no longer removed automatically. The reviewer who made the decision cannot decide appeals against its copies."""
-    from vigil.cases.policy import CasePolicy
+    from vigil.policy.cases import CasePolicy
     from vigil.review.appeals import decide_appeal, lodge
     from vigil.review.decisions import DecisionIn, decide
-    from vigil.review.errors import ReviewError
+    from vigil.errors import VigilError as ReviewError
     from vigil.store.cases import Decision, OutboxMessage, Strike
 
     md5 = "00112233445566778899aabbccddeeff"

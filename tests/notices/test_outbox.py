@@ -9,7 +9,7 @@ from vigil import outbox
 from vigil.store.cases import OutboxMessage
 from vigil.store.db import session_scope
 
-from .conftest import SECRET, Receiver, auth
+from .conftest import SECRET, Receiver, auth, deliver_due, runtime_for
 
 
 def queue(db_url, n=3, event="action"):
@@ -24,7 +24,7 @@ def drain(db_url, rounds=50, at_step=None):
             with session_scope(db_url) as s:
                 s.execute(sa.update(OutboxMessage).where(OutboxMessage.state == "pending")
                           .values(next_attempt_at=datetime.now(timezone.utc) - timedelta(seconds=1)))
-            counts = outbox.deliver_due(db_url, client)
+            counts = deliver_due(db_url, client)
             if not any(counts.values()):
                 return
 
@@ -46,7 +46,7 @@ def test_wrong_secret_is_rejected_by_receiver_and_retried(db_url, monkeypatch):
     try:
         queue(db_url, 1)
         with httpx.Client() as client:
-            outbox.deliver_due(db_url, client)
+            deliver_due(db_url, client)
         assert r.bad_signatures == 1 and r.deliveries == []
         with session_scope(db_url) as s:
             m = s.scalars(sa.select(OutboxMessage)).one()
@@ -62,7 +62,7 @@ def test_retries_with_backoff_then_delivers(db_url, monkeypatch):
         queue(db_url, 1)
         t0 = datetime.now(timezone.utc)
         with httpx.Client() as client:
-            outbox.deliver_due(db_url, client)
+            deliver_due(db_url, client)
         with session_scope(db_url) as s:
             m = s.scalars(sa.select(OutboxMessage)).one()
             wait = m.next_attempt_at.replace(tzinfo=timezone.utc) - t0
@@ -104,7 +104,7 @@ def test_unreachable_receiver_is_an_error_not_a_crash(db_url, monkeypatch):
     monkeypatch.setenv("VIGIL_WEBHOOK_URL", "http://127.0.0.1:9/hooks")
     queue(db_url, 1)
     with httpx.Client(timeout=2) as client:
-        counts = outbox.deliver_due(db_url, client)
+        counts = deliver_due(db_url, client)
     assert counts["retry"] == 1
     with session_scope(db_url) as s:
         assert "ConnectError" in s.scalars(sa.select(OutboxMessage.last_error)).one()
@@ -113,7 +113,7 @@ def test_unreachable_receiver_is_an_error_not_a_crash(db_url, monkeypatch):
 def test_no_url_configured_waits_without_spending_attempts(db_url):
     queue(db_url, 1)
     with httpx.Client() as client:
-        assert outbox.deliver_due(db_url, client)["waiting"] == 1
+        assert deliver_due(db_url, client)["waiting"] == 1
     with session_scope(db_url) as s:
         m = s.scalars(sa.select(OutboxMessage)).one()
         assert m.attempts == 0 and "VIGIL_WEBHOOK_URL" in m.last_error
@@ -128,10 +128,10 @@ def test_same_key_is_queued_once(db_url):
 
 def test_a_claimed_message_is_not_claimed_twice(db_url):
     queue(db_url, 5)
-    first = outbox.claim_due(db_url, 10)
-    second = outbox.claim_due(db_url, 10)
+    first = outbox.claim_due(runtime_for(db_url).db, 10)
+    second = outbox.claim_due(runtime_for(db_url).db, 10)
     assert len(first) == 5 and second == []
-    later = outbox.claim_due(db_url, 10, at=datetime.now(timezone.utc) + outbox.LEASE + timedelta(seconds=1))
+    later = outbox.claim_due(runtime_for(db_url).db, 10, at=datetime.now(timezone.utc) + outbox.LEASE + timedelta(seconds=1))
     assert len(later) == 5  # a worker that died holding them only delays them by the lease
 
 
@@ -147,7 +147,13 @@ def test_worker_thread_delivers_decisions_end_to_end(db_url, client, role_keys, 
     r = client.post("/v1/notices", json=notice("c1", uploader_id="u1"), headers=auth(role_keys, "submitter")).json()
     client.post(f"/v1/cases/{r['case_id']}/decision", headers=auth(role_keys, "reviewer"), json={
         "action": "remove", "territorial_scope": [], "ground": {"type": "legal", "reference": "TCO"}, "explanation": "x"})
-    thread, stop = outbox.start_worker(db_url, poll_seconds=0.05)
+    from vigil.runtime import Loop
+    from vigil.settings import Settings
+
+    delivery = outbox.Delivery(runtime_for(db_url).db, outbox.Webhook.configured(Settings().webhook_url, SECRET,
+                                                                                  Settings().home))
+    loop = Loop("outbox", 0.05, delivery, close=delivery.close)
+    loop.start()
     try:
         import time
 
@@ -155,25 +161,22 @@ def test_worker_thread_delivers_decisions_end_to_end(db_url, client, role_keys, 
         while time.monotonic() < deadline and len(receiver.keys()) < 3:
             time.sleep(0.05)
     finally:
-        stop.set()
-        thread.join(5)
+        loop.stop()
     events = sorted(d["event"] for d in receiver.deliveries)
     assert events == ["action", "notifier_notification", "uploader_notification"]
     action = next(d for d in receiver.deliveries if d["event"] == "action")["body"]
     assert action["contents"][0]["content_id"] == "c1" and action["action"] == "remove"
 
 
-def test_the_service_delivers_its_own_webhooks(db_url, receiver, role_keys, monkeypatch):
+def test_the_service_delivers_its_own_webhooks(db_url, receiver, role_keys, monkeypatch, make_app):
     """`vigil serve` runs delivery itself when a webhook URL is configured: no separate worker needed."""
     import time
 
     from fastapi.testclient import TestClient
 
-    from vigil.api.app import ServiceSettings, create_app
-
     monkeypatch.setenv("VIGIL_OUTBOX_WORKER", "on")
     queue(db_url, n=3)
-    with TestClient(create_app(db_url, ServiceSettings(rate_limit=None))):
+    with TestClient(make_app()):
         deadline = time.monotonic() + 15
         while len(receiver.keys()) < 3 and time.monotonic() < deadline:
             time.sleep(0.1)

@@ -10,7 +10,7 @@ from vigil import outbox
 from vigil.store.cases import OutboxMessage
 from vigil.store.db import session_scope
 
-from .conftest import Receiver
+from .conftest import Receiver, deliver_due
 
 
 def fail_for(db_url, client, span: timedelta) -> tuple[timedelta, OutboxMessage]:
@@ -22,7 +22,7 @@ def fail_for(db_url, client, span: timedelta) -> tuple[timedelta, OutboxMessage]
     waited = timedelta()
     while True:
         before = datetime.now(timezone.utc)
-        outbox.deliver_due(db_url, client)
+        deliver_due(db_url, client)
         with session_scope(db_url) as s:
             msg = s.scalars(sa.select(OutboxMessage)).one()
             s.expunge(msg)
@@ -54,7 +54,7 @@ def test_an_outage_of_hours_delays_a_removal_but_never_drops_it(db_url, outage):
         outage.always_fail = False
         with session_scope(db_url) as s:
             s.execute(sa.update(OutboxMessage).values(next_attempt_at=datetime.now(timezone.utc)))
-        assert outbox.deliver_due(db_url, client)["delivered"] == 1
+        assert deliver_due(db_url, client)["delivered"] == 1
     assert outage.keys() == {"action:tco-1"} and outage.bad_signatures == 0
 
 

@@ -2,9 +2,9 @@
 
 from datetime import datetime, timedelta, timezone
 
-from vigil.cases import priority as p
-from vigil.cases.policy import CasePolicy
-from vigil.cases.routing import QueueRule, route
+from vigil.policy import priority as p
+from vigil.policy.cases import CasePolicy
+from vigil.policy.routing import QueueRule, route
 
 from .conftest import auth, ingest, notice
 

@@ -46,7 +46,7 @@ def test_claim_locks_case_to_one_reviewer(db_url, client, role_keys):
 
 
 def test_claim_time_comes_from_policy(db_url, role_keys):
-    from vigil.cases.policy import CasePolicy
+    from vigil.policy.cases import CasePolicy
     from vigil.cases.queue import claim
 
     [r] = ingest(db_url, [notice("c1")])
@@ -141,7 +141,7 @@ def test_appeal_window_is_six_months(db_url, client, role_keys):
 
 
 def test_add_months_handles_short_months():
-    from vigil.cases.clock import add_months
+    from vigil.clock import add_months
 
     assert add_months(datetime(2026, 8, 31, tzinfo=timezone.utc), 6) == datetime(2027, 2, 28, tzinfo=timezone.utc)
     assert add_months(datetime(2026, 1, 15, tzinfo=timezone.utc), 6) == datetime(2026, 7, 15, tzinfo=timezone.utc)
@@ -197,7 +197,7 @@ def test_disclosure_needs_legal_basis_and_a_second_senior_approver(db_url, clien
 
 
 def test_retention_purges_removed_content_after_the_period(db_url, role_keys):
-    from vigil.cases.policy import CasePolicy
+    from vigil.policy.cases import CasePolicy
     from vigil.review.decisions import DecisionIn, decide
     from vigil.review.retention import purge_expired
     from vigil.store.cases import CaseContent, Notice
@@ -219,14 +219,13 @@ def test_retention_purges_removed_content_after_the_period(db_url, role_keys):
         assert s.scalar(sa.select(sa.func.count()).select_from(OutboxMessage).where(OutboxMessage.event == "purge")) == 1
 
 
-def test_the_service_sweeps_retention_itself(db_url, role_keys, monkeypatch):
+def test_the_service_sweeps_retention_itself(db_url, role_keys, monkeypatch, make_app, tmp_path):
     """Content past its retention is deleted by the running service, without anyone running the CLI."""
     import time
 
     from fastapi.testclient import TestClient
 
-    from vigil.api.app import ServiceSettings, create_app
-    from vigil.cases.policy import CasePolicy
+    from vigil.policy.cases import CasePolicy
     from vigil.review.decisions import DecisionIn, decide
     from vigil.store.cases import CaseContent
 
@@ -235,7 +234,8 @@ def test_the_service_sweeps_retention_itself(db_url, role_keys, monkeypatch):
         decide(s, r.case_id, DecisionIn("remove", "legal", "TCO", "Terrorist content."), role_keys["reviewer"][0],
                policy=CasePolicy(retention_days=30), at=datetime.now(timezone.utc) - timedelta(days=40))
     monkeypatch.setenv("VIGIL_RETENTION_SWEEP", "on")
-    with TestClient(create_app(db_url, ServiceSettings(rate_limit=None))):
+    (tmp_path / "policy.json").write_text('{"retention_days": 30}')
+    with TestClient(make_app(case_policy=tmp_path / "policy.json")):
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
             with session_scope(db_url) as s:
@@ -248,7 +248,7 @@ def test_the_service_sweeps_retention_itself(db_url, role_keys, monkeypatch):
 def test_default_retention_lasts_until_the_appeal_window_closes(db_url, role_keys):
     """Six calendar months, not 183 days: content removed on 1 July can be appealed until 1 January, so it is
     still there on 31 December."""
-    from vigil.cases.policy import CasePolicy
+    from vigil.policy.cases import CasePolicy
     from vigil.review.decisions import DecisionIn, decide
     from vigil.review.retention import purge_expired
 
@@ -265,7 +265,7 @@ def test_default_retention_lasts_until_the_appeal_window_closes(db_url, role_key
 
 def test_retention_keeps_content_while_any_appeal_on_the_case_is_open(db_url, role_keys):
     """Deciding the notifier's appeal must not let the purge delete content the uploader's appeal may restore."""
-    from vigil.cases.policy import CasePolicy
+    from vigil.policy.cases import CasePolicy
     from vigil.review.appeals import decide_appeal, lodge
     from vigil.review.decisions import DecisionIn, decide
     from vigil.review.retention import purge_expired
@@ -310,9 +310,10 @@ def test_ids_beyond_64_bits_are_refused_not_crashed(client, role_keys):
 def _ledger_findings(db_url):
     from vigil.ledger import checkpoint
     from vigil.ledger.verify import verify
+    from vigil.settings import Settings
 
     with session_scope(db_url) as s:
-        return [f.kind for f in verify(s, [checkpoint.load_signer().verifier]).findings]
+        return [f.kind for f in verify(s, [checkpoint.load_signer(Settings().home, Settings().ledger_origin).verifier]).findings]
 
 
 def test_open_appeals_and_pending_disclosures_verify_cleanly(db_url, client, role_keys, tmp_path, monkeypatch):

@@ -13,8 +13,6 @@ import httpx
 import pytest
 
 from vigil import keys
-from vigil.api.app import ServiceSettings, create_app
-from vigil.api.auth import RateLimit
 from vigil.roles import Role
 from vigil.store.db import session_scope
 
@@ -32,8 +30,8 @@ def role_keys(db_url) -> dict[Role, str]:
 
 
 @pytest.fixture
-def app(db_url):
-    return create_app(db_url, ServiceSettings(rate_limit=None))
+def app(make_app):
+    return make_app()
 
 
 @pytest.fixture

@@ -8,7 +8,6 @@ import json
 import pytest
 from fastapi.testclient import TestClient
 
-from vigil.api.app import ServiceSettings, create_app
 from vigil.roles import Role
 
 from .conftest import auth
@@ -17,9 +16,9 @@ LIMIT = 10_000
 
 
 @pytest.fixture
-def small(db_url, role_keys):
+def small(db_url, role_keys, make_app):
     """A service whose media limit is 10 kB, so over-size cases stay cheap."""
-    app = create_app(db_url, ServiceSettings(max_media_bytes=LIMIT, rate_limit=None))
+    app = make_app(max_media_bytes=LIMIT)
     with TestClient(app, raise_server_exceptions=False) as c:
         c.headers.update(auth(role_keys[Role.SUBMITTER]))
         yield c

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 
-from vigil.api.app import api_routes
+from vigil.app import api_routes
 from vigil.api.auth import route_permissions
 from vigil.roles import GRANTS, Role
 

@@ -4,9 +4,16 @@ from __future__ import annotations
 
 import pytest
 
+from vigil.cases.checks import evidence_of
 from vigil.match import Match
-from vigil.policy.verdict import combine
+from vigil.policy.verdict import assess
 from vigil.text.detect import TextVerdict
+
+
+def combine(matches, text_verdict):
+    """The verdict rule on the evidence of these matches and this text verdict: (verdict, reasons)."""
+    a = assess(evidence_of(list(matches), text_verdict, None))
+    return a.verdict, a.reasons
 
 
 def text(verdict: str, reason: str = "because") -> TextVerdict:

@@ -91,23 +91,24 @@ def test_formats(march):
         render(march, "pdf")
 
 
-def test_the_whole_flow_into_a_report(db_url, tmp_path, monkeypatch):
+def test_the_whole_flow_into_a_report(db_url, tmp_path, monkeypatch, runtime):
     """Notices in, decisions and an appeal through the review code, then `vigil report transparency`."""
     monkeypatch.setenv("VIGIL_HOME", str(tmp_path / "home"))
-    from vigil.cases.intake import ingest
     from vigil.cases.notice import NoticeIn
-    from vigil.cases.policy import CasePolicy
+    from vigil.review.notices import receive
+    from vigil.policy.cases import CasePolicy
     from vigil.review import appeals, decisions
     from vigil.store.db import session_scope
 
     policy = CasePolicy()
     received = datetime.now(timezone.utc) - timedelta(hours=3)
     with session_scope(db_url) as s:
-        receipts = ingest(s, [NoticeIn(source="authority_order", authority="BKA", order_reference="TCO-1", category="terrorist_content",
+        receipts = receive(s, [NoticeIn(source="authority_order", authority="BKA", order_reference="TCO-1", category="terrorist_content",
                                        explanation="Removal order", content={"id": "post-1", "text": "propaganda one"}),
                               NoticeIn(source="user", explanation="Glorifies an attack", good_faith=True, category="terrorist_content",
                                        content={"id": "post-2", "text": "something else entirely"})],
-                          policy=policy, now=received)
+                           policy=policy, now=received, near_index=runtime.near_index, matcher=runtime.matcher,
+                           detector=runtime.detector)
     order_case, user_case = receipts[0].case_id, receipts[1].case_id
     with session_scope(db_url) as s:
         decisions.decide(s, order_case, decisions.DecisionIn("remove", "legal", "TCO Art. 3", "Terrorist content."), 1,

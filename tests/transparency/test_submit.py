@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from typer.testing import CliRunner
 
 from vigil.cli import app
-from vigil.store.db import session_scope
+from vigil.store.db import Database, session_scope
 from vigil.store.statements import Statement
 from vigil.transparency import submit
 from vigil.transparency.sor import build_statement, record_statement
@@ -29,19 +29,19 @@ def states(db_url):
 
 def test_batches_of_at_most_100_all_get_through(db_url, tdb):
     record(db_url, 250)
-    result = submit.submit_pending(db_url, tdb.url, tdb.token)
+    result = submit.submit_pending(Database(db_url), tdb.url, tdb.token)
     assert (result.submitted, result.failed, result.retrying) == (250, 0, 0)
     assert tdb.db.requests == 3
     assert set(tdb.db.statements) == {f"p-{i}" for i in range(250)}
     assert {v[0] for v in states(db_url).values()} == {"submitted"}
-    assert submit.submit_pending(db_url, tdb.url, tdb.token).submitted == 0 and tdb.db.requests == 3
+    assert submit.submit_pending(Database(db_url), tdb.url, tdb.token).submitted == 0 and tdb.db.requests == 3
 
 
 def test_a_422_fails_only_the_statements_it_names(db_url, tdb):
     record(db_url, 4, "good")
     record(db_url, 1, "old", content_date=date(1999, 12, 31))  # the Database refuses content dated before 2000
     record(db_url, 4, "more")
-    result = submit.submit_pending(db_url, tdb.url, tdb.token)
+    result = submit.submit_pending(Database(db_url), tdb.url, tdb.token)
     assert (result.submitted, result.failed) == (8, 1)
     state, attempts, error = states(db_url)["old-0"]
     assert state == "failed" and attempts == 1 and "content_date" in error and "2000-01-01" in error
@@ -55,7 +55,7 @@ def test_a_statement_that_got_through_before_counts_as_submitted(db_url, tdb):
     with session_scope(db_url) as s:
         body = s.scalars(sa.select(Statement).where(Statement.puid == "p-1")).one().body
     assert httpx.post(tdb.url + "/api/v1/statement", json=body, headers={"Authorization": f"Bearer {tdb.token}"}).status_code == 201
-    result = submit.submit_pending(db_url, tdb.url, tdb.token)
+    result = submit.submit_pending(Database(db_url), tdb.url, tdb.token)
     assert (result.submitted, result.failed) == (3, 0)
     assert set(tdb.db.statements) == {"p-0", "p-1", "p-2"}
 
@@ -65,7 +65,7 @@ def test_an_invalid_stored_statement_fails_without_being_sent(db_url, tdb):
     with session_scope(db_url) as s:
         row = s.scalars(sa.select(Statement).where(Statement.puid == "p-0")).one()
         row.body = {**row.body, "decision_facts": "x" * 6000}
-    result = submit.submit_pending(db_url, tdb.url, tdb.token)
+    result = submit.submit_pending(Database(db_url), tdb.url, tdb.token)
     assert (result.submitted, result.failed) == (2, 1)
     assert "decision_facts" in states(db_url)["p-0"][2] and "p-0" not in tdb.db.statements
 
@@ -80,18 +80,18 @@ def test_outages_retry_with_backoff_then_give_up(db_url):
     record(db_url, 2)
     down = f"http://127.0.0.1:{free_port()}"
     t0 = datetime.now(timezone.utc).replace(microsecond=0) + timedelta(minutes=1)
-    result = submit.submit_pending(db_url, down, "t", now=t0)
+    result = submit.submit_pending(Database(db_url), down, "t", now=t0)
     assert (result.submitted, result.retrying) == (0, 2)
     with session_scope(db_url) as s:
         row = s.scalars(sa.select(Statement).where(Statement.puid == "p-0")).one()
         assert row.state == "pending" and row.attempts == 1 and "ConnectError" in row.last_error
         due = row.next_attempt_at.replace(tzinfo=timezone.utc)
         assert due == t0 + submit.FIRST_RETRY
-    assert submit.submit_pending(db_url, down, "t", now=t0 + timedelta(seconds=1)).retrying == 0  # not due yet
+    assert submit.submit_pending(Database(db_url), down, "t", now=t0 + timedelta(seconds=1)).retrying == 0  # not due yet
     now = t0
     for attempt in range(2, submit.MAX_ATTEMPTS + 1):
         now += submit.backoff(attempt - 1)
-        result = submit.submit_pending(db_url, down, "t", now=now)
+        result = submit.submit_pending(Database(db_url), down, "t", now=now)
     assert result.failed == 2
     assert {v[0] for v in states(db_url).values()} == {"failed"}
     assert submit.backoff(1) == submit.FIRST_RETRY and submit.backoff(30) == submit.MAX_RETRY
@@ -99,7 +99,7 @@ def test_outages_retry_with_backoff_then_give_up(db_url):
 
 def test_a_refused_token_keeps_statements_pending(db_url, tdb):
     record(db_url, 1)
-    result = submit.submit_pending(db_url, tdb.url, "wrong-token")
+    result = submit.submit_pending(Database(db_url), tdb.url, "wrong-token")
     assert result.retrying == 1 and "refused the token" in states(db_url)["p-0"][2]
     assert not tdb.db.statements
 
@@ -137,12 +137,14 @@ def test_cli_submits_and_lists(db_url, tdb, monkeypatch):
 
 
 def test_periodic_submission_drains_the_outbox_until_stopped(db_url, tdb):
-    import threading
     import time
 
-    stop = threading.Event()
-    worker = threading.Thread(target=submit.submit_periodically, args=(db_url, tdb.url, tdb.token, 0.1, stop))
-    worker.start()
+    from vigil.runtime import Loop
+
+    submission = submit.Submission(Database(db_url), tdb.url, tdb.token)
+    loop = Loop("statements", 0.1, submission, close=submission.close)
+    loop.start()
+    worker = loop.thread
     try:
         record(db_url, 2, "a")
         deadline = time.monotonic() + 20
@@ -152,7 +154,6 @@ def test_periodic_submission_drains_the_outbox_until_stopped(db_url, tdb):
         while len(tdb.db.statements) < 3 and time.monotonic() < deadline:
             time.sleep(0.05)
     finally:
-        stop.set()
-        worker.join(timeout=10)
+        loop.stop()
     assert not worker.is_alive()
     assert set(tdb.db.statements) == {"a-0", "a-1", "b-0"}

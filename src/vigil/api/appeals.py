@@ -6,35 +6,31 @@ from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy.orm import Session
 
 from vigil.api.auth import Principal, require
-from vigil.api.cases import MAX_ID, DecisionBody, Id, api_error
-from vigil.api.deps import get_session
 from vigil.api.errors import responses
-from vigil.cases import policy
+from vigil.api.schemas import DecisionBody
+from vigil.schema import MAX_ID, Id
 from vigil.review import appeals
-from vigil.review.errors import ReviewError
 from vigil.roles import Permission
+from vigil.schema import Strict, Trimmed
+from vigil.vocabulary import Appellant
+from vigil.web.deps import CurrentRuntime, DbSession
 
 router = APIRouter(prefix="/v1/appeals", tags=["appeals"])
 notify = require(Permission.NOTIFY)
 review = require(Permission.REVIEW)
 
 
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
-
 class AppealBody(Strict):
     decision_id: int = Field(ge=1, le=MAX_ID)
-    appellant: Literal["uploader", "notifier"]
-    explanation: str = Field(min_length=1, max_length=10_000)
+    appellant: Appellant
+    explanation: Trimmed = Field(min_length=1, max_length=10_000)
 
 
 class AppealDecisionBody(Strict):
     outcome: Literal["upheld", "reversed"]
-    explanation: str = Field(min_length=1, max_length=5000)
+    explanation: Trimmed = Field(min_length=1, max_length=5000)
     decision: DecisionBody | None = Field(None, description="The new decision, when reversing a decision to take no action.")
 
 
@@ -48,16 +44,13 @@ class AppealOut(BaseModel):
 
 
 @router.post("", status_code=201, response_model=AppealOut, responses=responses(404, 409))
-def lodge(body: AppealBody, session: Session = Depends(get_session), _: Principal = Depends(notify)) -> Any:
+def lodge(body: AppealBody, session: DbSession, _: Principal = Depends(notify)) -> Any:
     """Appeal a decision within six months of it."""
-    try:
-        return appeals.appeal_view(appeals.lodge(session, body.decision_id, body.appellant, body.explanation))
-    except ReviewError as e:
-        raise api_error(e) from None
+    return appeals.appeal_view(appeals.lodge(session, body.decision_id, body.appellant, body.explanation))
 
 
 @router.get("", response_model=list[AppealOut])
-def list_appeals(session: Session = Depends(get_session), principal: Principal = Depends(review),
+def list_appeals(session: DbSession, principal: Principal = Depends(review),
                  state: Literal["open", "upheld", "reversed"] | None = "open",
                  mine: bool = Query(False, description="Only appeals you may decide (you did not make the decision)."),
                  limit: int = Query(100, ge=1, le=500), offset: int = Query(0, ge=0, le=10**9)) -> Any:
@@ -67,12 +60,9 @@ def list_appeals(session: Session = Depends(get_session), principal: Principal =
 
 
 @router.post("/{appeal_id}/decision", response_model=AppealOut, responses=responses(403, 404, 409))
-def decide(appeal_id: Id, body: AppealDecisionBody, session: Session = Depends(get_session),
+def decide(appeal_id: Id, body: AppealDecisionBody, session: DbSession, rt: CurrentRuntime,
            principal: Principal = Depends(review)) -> Any:
     """Uphold or reverse. Reversing a restriction restores the content; 403 if you made the original decision."""
-    try:
-        a = appeals.decide_appeal(session, appeal_id, body.outcome, body.explanation, principal.key_id,
-                                  policy=policy.current(), new_decision=body.decision.to_core() if body.decision else None)
-    except ReviewError as e:
-        raise api_error(e) from None
+    a = appeals.decide_appeal(session, appeal_id, body.outcome, body.explanation, principal.key_id,
+                              policy=rt.policy, new_decision=body.decision.to_core() if body.decision else None)
     return appeals.appeal_view(a)

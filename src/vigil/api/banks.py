@@ -6,19 +6,23 @@ log at most 0.5 s later, so the next check anywhere sees it within a second.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request, Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from vigil.api.auth import require
-from vigil.api.deps import get_session
-from vigil.api.errors import ApiError, responses
-from vigil.api.limits import read_body
+from vigil.api.errors import responses
+from vigil.banks import service
+from vigil.errors import NotFound
 from vigil.roles import Permission
+from vigil.schema import Strict
+from vigil.store.banks import Bank, BankEntry
+from vigil.web.deps import DbSession
+from vigil.web.limits import read_body
 
 router = APIRouter(prefix="/v1/banks", tags=["banks"], dependencies=[])
 admin = require(Permission.ADMIN)
@@ -26,10 +30,6 @@ admin = require(Permission.ADMIN)
 Format = Literal["te_csv", "tat_json", "hma"]
 MEDIA_TYPES = {"te_csv": "text/csv; charset=utf-8", "tat_json": "application/json", "hma": "application/json"}
 MAX_IMPORT_BYTES = 256 * 1024 * 1024
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
 
 
 class BankCreate(Strict):
@@ -99,117 +99,60 @@ class ImportOut(BaseModel):
     rejected: list[Rejected]
 
 
-def aware(moment: datetime | None) -> datetime | None:
-    """SQLite hands back naive datetimes; every stored time is UTC, so say so in the answer."""
-    return moment.replace(tzinfo=timezone.utc) if moment is not None and moment.tzinfo is None else moment
-
-
-def _bank_out(bank, counts: tuple[int, int]) -> BankOut:
+def _bank_out(bank: Bank, counts: tuple[int, int]) -> BankOut:
     return BankOut(name=bank.name, threshold=bank.threshold, negative=bank.negative, dihedral=bank.dihedral,
                    description=bank.description, entries=counts[0], enabled_entries=counts[1],
-                   created_at=aware(bank.created_at), updated_at=aware(bank.updated_at))
+                   created_at=bank.created_at, updated_at=bank.updated_at)
 
 
-def _entry_out(entry, bank_name: str) -> EntryOut:
+def _entry_out(entry: BankEntry, bank_name: str) -> EntryOut:
     return EntryOut(id=entry.id, bank=bank_name, signal_type=entry.signal_type, value=entry.value, labels=entry.labels or {},
                     source=entry.source, note=entry.note, metadata=entry.meta or {}, enabled=entry.enabled,
-                    created_at=aware(entry.created_at), updated_at=aware(entry.updated_at))
+                    created_at=entry.created_at, updated_at=entry.updated_at)
 
 
-def _translate(exc: Exception, field: str | None = None) -> ApiError:
-    """Service errors -> API errors: unknown things are 404, everything else the caller sent is 422."""
-    from vigil.banks.service import UnknownBank, UnknownEntry
-
-    if isinstance(exc, (UnknownBank, UnknownEntry)):
-        return ApiError(404, "not_found", str(exc))
-    return ApiError(422, "invalid_request", str(exc)[:1000], field)
-
-
-def _service_errors():
-    from vigil.banks.service import BankError
-    from vigil.signals import InvalidSignal
-
-    return (BankError, InvalidSignal, ValueError)
-
-
-def _bank(s: Session, name: str):
-    from vigil.banks import service
-
-    try:
-        return service.get_bank(s, name)
-    except _service_errors() as e:
-        raise _translate(e) from None
-
-
-def _counts(s: Session, bank) -> tuple[int, int]:
-    from vigil.banks import service
-
+def _counts(s: Session, bank: Bank) -> tuple[int, int]:
     return service.entry_counts(s).get(bank.id, (0, 0))
 
 
 @router.get("", response_model=list[BankOut], summary="List banks")
-def list_banks(s: Session = Depends(get_session), _=Depends(admin)):
-    from vigil.banks import service
-
+def list_banks(s: DbSession, _=Depends(admin)):
     counts = service.entry_counts(s)
     return [_bank_out(b, counts.get(b.id, (0, 0))) for b in service.list_banks(s)]
 
 
 @router.post("", response_model=BankOut, status_code=201, summary="Create a bank", responses=responses(409))
-def create_bank(body: BankCreate, s: Session = Depends(get_session), _=Depends(admin)):
-    from vigil.banks import service
-
-    try:
-        service.get_bank(s, body.name)
-        raise ApiError(409, "conflict", f"a bank named {body.name!r} already exists; PATCH it to change it", "name")
-    except service.UnknownBank:
-        pass
-    try:
-        bank = service.create_bank(s, **body.model_dump())
-    except _service_errors() as e:
-        raise _translate(e, "name") from None
-    return _bank_out(bank, (0, 0))
+def create_bank(body: BankCreate, s: DbSession, _=Depends(admin)):
+    return _bank_out(service.create_bank(s, **body.model_dump()), (0, 0))
 
 
 # Entry routes come first: a bank name may contain "/", so "{name:path}" alone would swallow them.
 @router.get("/{name:path}/entries", response_model=list[EntryOut], summary="List a bank's entries, by id",
             responses=responses(404))
-def list_entries(name: str, after_id: int = Query(0, ge=0, description="Return entries with a larger id (the last id seen)"),
-                 limit: int = Query(100, ge=1, le=1000), s: Session = Depends(get_session), _=Depends(admin)):
-    from vigil.banks import service
-
-    bank = _bank(s, name)
+def list_entries(name: str, s: DbSession,
+                 after_id: int = Query(0, ge=0, description="Return entries with a larger id (the last id seen)"),
+                 limit: int = Query(100, ge=1, le=1000), _=Depends(admin)):
+    bank = service.get_bank(s, name)
     return [_entry_out(e, bank.name) for e in service.list_entries(s, bank, limit=limit, after_id=after_id)]
 
 
-@router.post("/{name:path}/entries", response_model=EntryOut, status_code=201, summary="Add an entry (or merge labels into the existing one)",
-             responses=responses(404))
-def add_entry(name: str, body: EntryCreate, s: Session = Depends(get_session), _=Depends(admin)):
-    from vigil.banks import service
-
-    bank = _bank(s, name)
-    try:
-        entry = service.add_entry(s, bank, body.signal_type, body.value, labels=body.labels, source=body.source,
-                                  note=body.note, metadata=body.metadata)
-    except _service_errors() as e:
-        raise _translate(e, "value") from None
+@router.post("/{name:path}/entries", response_model=EntryOut, status_code=201,
+             summary="Add an entry (or merge labels into the existing one)", responses=responses(404))
+def add_entry(name: str, body: EntryCreate, s: DbSession, _=Depends(admin)):
+    bank = service.get_bank(s, name)
+    entry = service.add_entry(s, bank, body.signal_type, body.value, labels=body.labels, source=body.source,
+                              note=body.note, metadata=body.metadata)
     return _entry_out(entry, bank.name)
 
 
 @router.patch("/{name:path}/entries/{entry_id}", response_model=EntryOut, summary="Enable or disable one entry",
               responses=responses(404))
-def update_entry(name: str, entry_id: int, body: EntryUpdate, s: Session = Depends(get_session), _=Depends(admin)):
-    from vigil.banks import service
-
-    bank = _bank(s, name)
-    try:
-        entry = service.get_entry(s, entry_id)
-        if entry.bank_id != bank.id:
-            raise ApiError(404, "not_found", f"bank {bank.name!r} has no entry {entry_id}")
-        entry = service.set_entry_enabled(s, entry_id, body.enabled)
-    except _service_errors() as e:
-        raise _translate(e, "enabled") from None
-    return _entry_out(entry, bank.name)
+def update_entry(name: str, entry_id: int, body: EntryUpdate, s: DbSession, _=Depends(admin)):
+    bank = service.get_bank(s, name)
+    entry = service.get_entry(s, entry_id)
+    if entry.bank_id != bank.id:
+        raise NotFound(f"bank {bank.name!r} has no entry {entry_id}")
+    return _entry_out(service.set_entry_enabled(s, entry_id, body.enabled), bank.name)
 
 
 IMPORT_BODY = {
@@ -227,31 +170,19 @@ IMPORT_BODY = {
 
 @router.post("/{name:path}/import", response_model=ImportOut, summary="Import a shared list into a bank",
              openapi_extra=IMPORT_BODY, responses=responses(404, 413))
-async def import_entries(name: str, request: Request, format: Format = Query(description="te_csv, tat_json or hma"),
-                         s: Session = Depends(get_session), _=Depends(admin)):
-    from vigil.banks import service
-
+async def import_entries(name: str, request: Request, s: DbSession,
+                         format: Format = Query(description="te_csv, tat_json or hma"), _=Depends(admin)):
     data = await read_body(request, MAX_IMPORT_BYTES, field="body")
-
-    def run():
-        bank = _bank(s, name)
-        try:
-            return service.import_entries(s, bank, format, data)
-        except _service_errors() as e:
-            raise _translate(e, "body") from None
-
-    report = await run_in_threadpool(run)
+    report = await run_in_threadpool(lambda: service.import_entries(s, service.get_bank(s, name), format, data))
     return ImportOut(**report.to_dict())
 
 
 @router.get("/{name:path}/export", summary="Export a bank's enabled entries in a shared format",
             responses={200: {"content": {"text/csv": {"schema": {"type": "string"}}, "application/json": {"schema": {}}},
                              "description": "The list in the format asked for"}} | responses(404))
-def export_entries(name: str, format: Format = Query(description="te_csv, tat_json or hma"),
-                   s: Session = Depends(get_session), _=Depends(admin)) -> Response:
-    from vigil.banks import service
-
-    bank = _bank(s, name)
+def export_entries(name: str, s: DbSession, format: Format = Query(description="te_csv, tat_json or hma"),
+                   _=Depends(admin)) -> Response:
+    bank = service.get_bank(s, name)
     data = service.export_entries(s, bank, format)
     filename = "".join(c if c.isalnum() or c in "-_." else "_" for c in bank.name) or "bank"
     ext = "csv" if format == "te_csv" else "json"
@@ -260,20 +191,13 @@ def export_entries(name: str, format: Format = Query(description="te_csv, tat_js
 
 
 @router.get("/{name:path}", response_model=BankOut, summary="One bank", responses=responses(404))
-def get_bank(name: str, s: Session = Depends(get_session), _=Depends(admin)):
-    bank = _bank(s, name)
+def get_bank(name: str, s: DbSession, _=Depends(admin)):
+    bank = service.get_bank(s, name)
     return _bank_out(bank, _counts(s, bank))
 
 
-@router.patch("/{name:path}", response_model=BankOut, summary="Change a bank's threshold, polarity, rotation handling or description",
-              responses=responses(404))
-def update_bank(name: str, body: BankUpdate, s: Session = Depends(get_session), _=Depends(admin)):
-    from vigil.banks import service
-
-    changes = body.model_dump(exclude_none=True)
-    _bank(s, name)
-    try:
-        bank = service.update_bank(s, name, **changes)
-    except _service_errors() as e:
-        raise _translate(e) from None
+@router.patch("/{name:path}", response_model=BankOut,
+              summary="Change a bank's threshold, polarity, rotation handling or description", responses=responses(404))
+def update_bank(name: str, body: BankUpdate, s: DbSession, _=Depends(admin)):
+    bank = service.update_bank(s, name, **body.model_dump(exclude_none=True))
     return _bank_out(bank, _counts(s, bank))

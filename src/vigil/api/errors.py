@@ -1,7 +1,9 @@
 """One shape for every error the API returns: {"error": {"code", "message", "field"}}.
 
 `code` is for programs, `message` is a sentence a person can act on, `field` names the input at
-fault when there is one (dotted path into the body, or the parameter name).
+fault when there is one (dotted path into the body, or the parameter name). Every refusal is a
+vigil.errors.VigilError, rendered by the one handler installed here. The response's X-Request-ID header
+(vigil.web.requests) names the server's log lines for the request.
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ from pydantic import BaseModel
 from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from vigil.errors import VigilError, sentence
+
 log = logging.getLogger("vigil.api")
 
 
@@ -29,24 +33,8 @@ class ErrorResponse(BaseModel):
     error: ErrorDetail
 
 
-def sentence(message: str) -> str:
-    """Core messages are lower-case clauses ("no bank named 'x'"); the API answers in sentences."""
-    message = message.strip() or "The request failed."
-    message = message[0].upper() + message[1:]
-    return message if message.endswith((".", "!", "?", ")")) else message + "."
-
-
-class ApiError(Exception):
-    """Raise from a route to answer with an error in the common shape."""
-
-    def __init__(self, status: int, code: str, message: str, field: str | None = None,
-                 headers: dict[str, str] | None = None) -> None:
-        message = sentence(message)
-        super().__init__(message)
-        self.status, self.code, self.message, self.field, self.headers = status, code, message, field, headers
-
-    def detail(self) -> ErrorDetail:
-        return ErrorDetail(code=self.code, message=self.message, field=self.field)
+def detail(e: VigilError) -> ErrorDetail:
+    return ErrorDetail(code=e.code, message=sentence(e.message), field=e.field)
 
 
 def error_response(status: int, code: str, message: str, field: str | None = None,
@@ -92,9 +80,9 @@ def validation_detail(errors: list[dict[str, Any]]) -> ErrorDetail:
 
 
 def install(app: FastAPI) -> None:
-    @app.exception_handler(ApiError)
-    async def api_error(_request: Request, exc: ApiError) -> JSONResponse:
-        return error_response(exc.status, exc.code, exc.message, exc.field, exc.headers)
+    @app.exception_handler(VigilError)
+    async def vigil_error(_request: Request, exc: VigilError) -> JSONResponse:
+        return error_response(exc.status, exc.code, sentence(exc.message), exc.field, exc.headers)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:

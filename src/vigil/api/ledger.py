@@ -1,6 +1,6 @@
 """The ledger for outside auditors: signed checkpoints, inclusion and consistency proofs, and the leaves.
 
-The router also publishes checkpoints periodically while the service runs (see `publish_checkpoints`).
+The service also publishes checkpoints periodically (the runtime's checkpoints loop, vigil.runtime).
 Checkpoints, proofs and the verifier key are public: a checkpoint is meant to be checked by anyone,
 and a proof only reveals hashes. Leaves (content ids and decision facts) need an auditor key.
 Hashes are standard base64, as in the checkpoint note and RFC 6962's get-proof-by-hash.
@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-from contextlib import asynccontextmanager
 from datetime import datetime
 
 from fastapi import APIRouter, Depends, Query
@@ -18,30 +17,15 @@ from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
 from vigil.api.auth import public, require
-from vigil.api.deps import get_session
-from vigil.api.errors import ApiError
+from vigil.errors import InvalidInput, NotFound
 from vigil.ledger import checkpoint, log
 from vigil.roles import Permission
 from vigil.store.ledger import LedgerCheckpoint
+from vigil.web.deps import CurrentRuntime, DbSession
 
 
 
-@asynccontextmanager
-async def publish_checkpoints(app):
-    """Sign a checkpoint every VIGIL_CHECKPOINT_INTERVAL seconds (default 60) while the ledger grows."""
-    interval = checkpoint.interval_from_env()
-    if interval is None:
-        yield
-        return
-    thread, stop = checkpoint.start_publisher(app.state.db_url, interval)
-    try:
-        yield
-    finally:
-        stop.set()
-        thread.join(timeout=10)
-
-
-router = APIRouter(prefix="/v1/ledger", tags=["ledger"], lifespan=publish_checkpoints)
+router = APIRouter(prefix="/v1/ledger", tags=["ledger"])
 
 MAX_LEAVES_PER_PAGE = 1000
 MAX_INDEX = 2**62  # indexes are 64-bit in the database; larger numbers are refused as input errors
@@ -100,50 +84,49 @@ def _default_size(session: Session, size: int | None) -> int:
         return size
     latest = checkpoint.latest_checkpoint(session)
     if latest is None:
-        raise ApiError(404, "no_checkpoint", "No checkpoint has been published yet; give the tree size explicitly, "
-                       "or publish one with `vigil ledger checkpoint`.")
+        raise NotFound("No checkpoint has been published yet; give the tree size explicitly, "
+                       "or publish one with `vigil ledger checkpoint`.", code="no_checkpoint")
     return latest.tree_size
 
 
-def _ledger_error(exc: log.LedgerError, field: str) -> ApiError:
-    return ApiError(422, "invalid", str(exc), field=field)
+def _ledger_error(exc: log.LedgerError, field: str) -> InvalidInput:
+    return InvalidInput(str(exc), code="invalid", field=field)
 
 
 @router.get("/checkpoint", response_model=CheckpointOut, summary="The latest signed checkpoint (public)",
             dependencies=[Depends(public)])
-def get_checkpoint(session: Session = Depends(get_session)) -> CheckpointOut:
+def get_checkpoint(session: DbSession) -> CheckpointOut:
     latest = checkpoint.latest_checkpoint(session)
     if latest is None:
-        raise ApiError(404, "no_checkpoint", "No checkpoint has been published yet; POST /v1/ledger/checkpoint "
-                       "or run `vigil ledger checkpoint`.")
+        raise NotFound("No checkpoint has been published yet; POST /v1/ledger/checkpoint "
+                       "or run `vigil ledger checkpoint`.", code="no_checkpoint")
     return _checkpoint_out(latest)
 
 
 @router.post("/checkpoint", response_model=CheckpointOut, summary="Sign and publish a checkpoint of the current ledger",
              dependencies=[Depends(require(Permission.AUDIT))])
-def post_checkpoint(session: Session = Depends(get_session)) -> CheckpointOut:
-    return _checkpoint_out(checkpoint.publish(session, checkpoint.load_signer()))
+def post_checkpoint(session: DbSession, rt: CurrentRuntime) -> CheckpointOut:
+    return _checkpoint_out(checkpoint.publish(session, rt.signer()))
 
 
 @router.get("/key", response_model=VerifierKeyOut, summary="The verifier key that checks checkpoint signatures (public)",
             dependencies=[Depends(public)])
-def get_key() -> VerifierKeyOut:
-    signer = checkpoint.load_signer()
+def get_key(rt: CurrentRuntime) -> VerifierKeyOut:
+    signer = rt.signer()
     return VerifierKeyOut(name=signer.name, verifier_key=str(signer.verifier))
 
 
 @router.get("/proof/inclusion", response_model=InclusionOut, summary="Proof that a leaf is in the tree of a given size (public)",
             dependencies=[Depends(public)])
-def get_inclusion(index: int | None = Query(None, ge=0, le=MAX_INDEX, description="Leaf index; or give leaf_hash"),
+def get_inclusion(session: DbSession, index: int | None = Query(None, ge=0, le=MAX_INDEX, description="Leaf index; or give leaf_hash"),
                   leaf_hash: str | None = Query(None, description="Leaf hash, base64 or hex"),
-                  size: int | None = Query(None, ge=1, le=MAX_INDEX, description="Tree size; default: the latest checkpoint's"),
-                  session: Session = Depends(get_session)) -> InclusionOut:
+                  size: int | None = Query(None, ge=1, le=MAX_INDEX, description="Tree size; default: the latest checkpoint's")) -> InclusionOut:
     if (index is None) == (leaf_hash is None):
-        raise ApiError(422, "invalid", "Give exactly one of index or leaf_hash.", field="index")
+        raise InvalidInput("Give exactly one of index or leaf_hash.", code="invalid", field="index")
     if leaf_hash is not None:
         leaf = log.find_leaf(session, _parse_hash(leaf_hash))
         if leaf is None:
-            raise ApiError(404, "not_found", "No leaf has this hash.", field="leaf_hash")
+            raise NotFound("No leaf has this hash.", field="leaf_hash")
         index = leaf.idx
     tree_size = _default_size(session, size)
     try:
@@ -158,8 +141,7 @@ def get_inclusion(index: int | None = Query(None, ge=0, le=MAX_INDEX, descriptio
 
 @router.get("/proof/consistency", response_model=ConsistencyOut, summary="Proof that a smaller tree is a prefix of a larger one (public)",
             dependencies=[Depends(public)])
-def get_consistency(first: int = Query(..., ge=0, le=MAX_INDEX), second: int | None = Query(None, ge=0, le=MAX_INDEX, description="Default: the latest checkpoint's size"),
-                    session: Session = Depends(get_session)) -> ConsistencyOut:
+def get_consistency(session: DbSession, first: int = Query(..., ge=0, le=MAX_INDEX), second: int | None = Query(None, ge=0, le=MAX_INDEX, description="Default: the latest checkpoint's size")) -> ConsistencyOut:
     second = _default_size(session, second)
     try:
         proof = log.consistency_proof(session, first, second)
@@ -172,11 +154,10 @@ def get_consistency(first: int = Query(..., ge=0, le=MAX_INDEX), second: int | N
 
 @router.get("/leaves", response_model=list[LeafOut], summary="Leaves [start, end) with their data (auditors)",
             dependencies=[Depends(require(Permission.AUDIT))])
-def get_leaves(start: int = Query(0, ge=0, le=MAX_INDEX), end: int | None = Query(None, ge=0, le=MAX_INDEX),
-               session: Session = Depends(get_session)) -> list[LeafOut]:
+def get_leaves(session: DbSession, start: int = Query(0, ge=0, le=MAX_INDEX), end: int | None = Query(None, ge=0, le=MAX_INDEX)) -> list[LeafOut]:
     end = min(end if end is not None else start + MAX_LEAVES_PER_PAGE, start + MAX_LEAVES_PER_PAGE)
     if end < start:
-        raise ApiError(422, "invalid", f"end ({end}) must not be before start ({start}).", field="end")
+        raise InvalidInput(f"end ({end}) must not be before start ({start}).", code="invalid", field="end")
     return [LeafOut(index=row.idx, kind=row.kind, ref_table=row.ref_table, ref_id=row.ref_id, data=row.data,
                     leaf_hash=_b64(row.leaf_hash), created_at=row.created_at)
             for row in log.leaves(session, start, end)]
@@ -189,5 +170,5 @@ def _parse_hash(text: str) -> bytes:
     except (ValueError, binascii.Error):
         raw = b""
     if len(raw) != 32:
-        raise ApiError(422, "invalid", "leaf_hash must be a SHA-256 hash in hex or base64.", field="leaf_hash")
+        raise InvalidInput("leaf_hash must be a SHA-256 hash in hex or base64.", code="invalid", field="leaf_hash")
     return raw

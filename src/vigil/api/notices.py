@@ -2,26 +2,31 @@
 
 Both answer only after the notices are committed, so an acknowledged notice is never lost. The same
 notice under the same idempotency key yields the first notice's ids again, never a second notice.
+Media sent with a notice is hashed in the runtime's media pool, then intake and the decisions that cannot
+wait run in one transaction (vigil.review.notices.receive) in a worker thread: the event loop only parses.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends, Header, Request
+from fastapi import APIRouter, Depends, Header
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field, ValidationError
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
 
 from vigil.api.auth import Principal, charge, require
-from vigil.api.deps import get_session
-from vigil.api.errors import ApiError, describe, field_of, responses
-from vigil.api import check
-from vigil.cases import policy
-from vigil.cases.checks import Checkers
-from vigil.cases.intake import IntakeError, ingest
-from vigil.cases.notice import NoticeIn
+from vigil.api.check import json_response
+from vigil.api.errors import ErrorDetail, describe, detail, field_of, responses
+from vigil.cases.intake import IntakeError, Receipt
+from vigil.cases.notice import NoticeIn, with_media_hashed
+from vigil.errors import InvalidInput, VigilError
+from vigil.review.notices import receive
 from vigil.roles import Permission
+from vigil.runtime import Runtime
+from vigil.web.deps import CurrentRuntime, DbSession
 
 router = APIRouter(prefix="/v1/notices", tags=["notices"])
 notify = require(Permission.NOTIFY)
@@ -44,12 +49,6 @@ class BatchIn(BaseModel):
     notices: list[Any] = Field(max_length=MAX_BATCH, description=f"Up to {MAX_BATCH} notices, each as for POST /v1/notices.")
 
 
-class ItemError(BaseModel):
-    code: str
-    message: str
-    field: str | None = None
-
-
 class BatchItem(BaseModel):
     index: int
     status: int
@@ -57,7 +56,7 @@ class BatchItem(BaseModel):
     case_id: int | None = None
     receipt: ReceiptOut | None = None
     duplicate: bool | None = None
-    error: ItemError | None = None
+    error: ErrorDetail | None = None
 
 
 class BatchOut(BaseModel):
@@ -66,9 +65,9 @@ class BatchOut(BaseModel):
     results: list[BatchItem]
 
 
-def checkers(request: Request) -> Checkers:
-    """The service's own matcher and detector (one of each per process, as /v1/check uses them)."""
-    return Checkers(matcher=check.holder(request.app).get(), detector=check.detector(request.app))
+def receive_now(rt: Runtime, session: Session, notices: list[NoticeIn]) -> list[Receipt | IntakeError]:
+    return receive(session, notices, policy=rt.policy, near_index=rt.near_index, matcher=rt.matcher,
+                   detector=rt.detector)
 
 
 def _item_error(e: ValidationError) -> dict:
@@ -80,24 +79,25 @@ def _item_error(e: ValidationError) -> dict:
 
 
 @router.post("", status_code=202, response_model=NoticeAccepted, responses=responses(409, 422))
-def submit_notice(notice: NoticeIn, request: Request, session: Session = Depends(get_session),
-                  _: Principal = Depends(notify),
-                  idempotency_key: str | None = Header(None, alias="Idempotency-Key", max_length=200)):
+async def submit_notice(notice: NoticeIn, session: DbSession, rt: CurrentRuntime, _: Principal = Depends(notify),
+                        idempotency_key: str | None = Header(None, alias="Idempotency-Key", max_length=200)):
     """Submit a notice (DSA Art. 16) or a removal order (TCO). 202 once it is stored, with a receipt."""
     if idempotency_key:
         if notice.idempotency_key and notice.idempotency_key != idempotency_key:
-            raise ApiError(422, "invalid_request", "The Idempotency-Key header and the body's idempotency_key differ; "
-                           "send one of them.", "idempotency_key")
+            raise InvalidInput("The Idempotency-Key header and the body's idempotency_key differ; send one of them.",
+                               field="idempotency_key")
         notice = notice.model_copy(update={"idempotency_key": idempotency_key})
-    [result] = ingest(session, [notice], policy=policy.current(), checkers=checkers(request))
+    if notice.content.media is not None:
+        notice = await rt.offload_media(with_media_hashed, notice)
+    [result] = await run_in_threadpool(receive_now, rt, session, [notice])
     if isinstance(result, IntakeError):
-        raise ApiError(409, result.code, str(result), "idempotency_key")
+        raise result
     return JSONResponse(result.to_dict(), status_code=202)
 
 
 @router.post("/batch", status_code=202, response_model=BatchOut, responses=responses(422))
-def submit_batch(batch: BatchIn, request: Request, session: Session = Depends(get_session),
-                 principal: Principal = Depends(notify)):
+async def submit_batch(batch: BatchIn, request: Request, session: DbSession, rt: CurrentRuntime,
+                       principal: Principal = Depends(notify)):
     """Submit up to 1,000 notices. Each gets its own result; a bad notice never sinks the others."""
     if len(batch.notices) > 1:
         charge(request, principal, len(batch.notices) - 1)
@@ -105,14 +105,19 @@ def submit_batch(batch: BatchIn, request: Request, session: Session = Depends(ge
     valid: list[tuple[int, NoticeIn]] = []
     for i, raw in enumerate(batch.notices):
         try:
-            valid.append((i, NoticeIn.model_validate(raw)))
+            notice = NoticeIn.model_validate(raw)
+            if notice.content.media is not None:
+                notice = await rt.offload_media(with_media_hashed, notice)
+            valid.append((i, notice))
         except ValidationError as e:
             results[i] = {"index": i, "status": 422, "error": _item_error(e)}
-    outcomes = ingest(session, [n for _, n in valid], policy=policy.current(), checkers=checkers(request)) if valid else []
+        except VigilError as e:
+            results[i] = {"index": i, "status": e.status, "error": detail(e).model_dump()}
+    outcomes = await run_in_threadpool(receive_now, rt, session, [n for _, n in valid]) if valid else []
     for (i, _), out in zip(valid, outcomes):
         if isinstance(out, IntakeError):
-            results[i] = {"index": i, "status": 409, "error": {"code": out.code, "message": str(out), "field": "idempotency_key"}}
+            results[i] = {"index": i, "status": 409, "error": detail(out).model_dump()}
         else:
             results[i] = {"index": i, "status": 202, **out.to_dict()}
     accepted = sum(1 for r in results if r["status"] == 202)
-    return check.json_response({"accepted": accepted, "rejected": len(results) - accepted, "results": results}, 202)
+    return json_response({"accepted": accepted, "rejected": len(results) - accepted, "results": results}, 202)

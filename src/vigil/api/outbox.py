@@ -7,16 +7,15 @@ from typing import Literal
 import sqlalchemy as sa
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel
-from sqlalchemy.orm import Session
 
 from vigil import outbox
 from vigil.api.auth import Principal, require
-from vigil.api.cases import Id
-from vigil.api.deps import get_session
-from vigil.api.errors import ApiError, responses
-from vigil.cases.clock import utc
+from vigil.api.errors import responses
+from vigil.schema import Id
+from vigil.errors import NotFound
 from vigil.roles import Permission
 from vigil.store.cases import OutboxMessage
+from vigil.web.deps import DbSession
 
 router = APIRouter(prefix="/v1/outbox", tags=["outbox"])
 admin = require(Permission.ADMIN)
@@ -42,13 +41,13 @@ class OutboxOut(BaseModel):
 
 def view(m: OutboxMessage) -> dict:
     return {"id": m.id, "idempotency_key": m.idempotency_key, "event": m.event, "url": m.url, "state": m.state,
-            "attempts": m.attempts, "next_attempt_at": utc(m.next_attempt_at).isoformat() if m.state == "pending" else None,
-            "last_error": m.last_error, "created_at": utc(m.created_at).isoformat(),
-            "delivered_at": utc(m.delivered_at).isoformat() if m.delivered_at else None}
+            "attempts": m.attempts, "next_attempt_at": m.next_attempt_at.isoformat() if m.state == "pending" else None,
+            "last_error": m.last_error, "created_at": m.created_at.isoformat(),
+            "delivered_at": m.delivered_at.isoformat() if m.delivered_at else None}
 
 
 @router.get("", response_model=OutboxOut)
-def list_deliveries(session: Session = Depends(get_session), _: Principal = Depends(admin),
+def list_deliveries(session: DbSession, _: Principal = Depends(admin),
                     state: Literal["pending", "delivered", "dead"] | None = None,
                     event: str | None = Query(None, max_length=32),
                     limit: int = Query(100, ge=1, le=1000), offset: int = Query(0, ge=0, le=10**9)) -> dict:
@@ -65,9 +64,9 @@ def list_deliveries(session: Session = Depends(get_session), _: Principal = Depe
 
 
 @router.post("/{message_id}/retry", response_model=DeliveryOut, responses=responses(404))
-def retry(message_id: Id, session: Session = Depends(get_session), _: Principal = Depends(admin)) -> dict:
+def retry(message_id: Id, session: DbSession, _: Principal = Depends(admin)) -> dict:
     """Give a dead delivery a fresh set of attempts, after fixing the receiver."""
     m = outbox.retry(session, message_id)
     if m is None:
-        raise ApiError(404, "not_found", f"no outbox delivery with id {message_id}; see GET /v1/outbox")
+        raise NotFound(f"no outbox delivery with id {message_id}; see GET /v1/outbox")
     return view(m)

@@ -10,19 +10,24 @@ import hashlib
 import json
 import re
 from dataclasses import dataclass, field
-from typing import Callable, Iterable, Iterator
+from typing import Callable
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from vigil import signals
 from vigil.banks.io import Record, Rejection, format_module
+from vigil.errors import Conflict, InvalidInput, NotFound
+from vigil.ledger.log import append_many, row_record, row_ref
+from vigil.signals import InvalidSignal
 from vigil.signals.pdq import PDQ_THRESHOLD
+from vigil.store import locks
 from vigil.store.banks import Bank, BankChange, BankEntry
+from vigil.store.bulk import chunks
+from vigil.store.db import is_postgres
 
 # PDQ hashes have 256 bits, so no distance exceeds 256.
 MAX_THRESHOLD = 256
-# Any PostgreSQL advisory-lock key works, as long as every bank writer uses the same one.
-CHANGE_LOCK_KEY = 0x5647_4B01
 MAX_METADATA_BYTES = 64 * 1024
 # GIFCT's three label dimensions; other keys are kept as free extras.
 GIFCT_LABELS = ("entity", "behaviour", "content_type")
@@ -31,15 +36,21 @@ _BANK_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 _.:/-]{0,199}$")
 _IMPORT_BATCH = 500
 
 
-class BankError(ValueError):
-    """A bank operation that cannot be done as asked; the message says why."""
+class BankError(InvalidInput):
+    """A bank operation that cannot be done as asked; the message says why and `field` names the input."""
 
 
-class UnknownBank(BankError):
+class BankExists(Conflict, BankError):
+    """A bank of that name exists already (409 over HTTP)."""
+
+    code = "conflict"
+
+
+class UnknownBank(NotFound):
     pass
 
 
-class UnknownEntry(BankError):
+class UnknownEntry(NotFound):
     pass
 
 
@@ -71,8 +82,7 @@ def _lock_changes(s: Session) -> None:
     SQLite already allows one writer at a time; PostgreSQL needs the advisory lock, otherwise a
     transaction holding id 5 could commit after one holding id 6 and a reader at 6 would skip 5.
     """
-    if s.get_bind().dialect.name == "postgresql":
-        s.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": CHANGE_LOCK_KEY})
+    locks.hold(s, locks.BANK_CHANGES)
 
 
 def _log(s: Session, bank: Bank, kind: str, entry: BankEntry | None = None) -> BankChange:
@@ -82,8 +92,6 @@ def _log(s: Session, bank: Bank, kind: str, entry: BankEntry | None = None) -> B
 
 def _log_many(s: Session, bank: Bank, changes: list[tuple[str, tuple[int, str, str] | None]]) -> list[BankChange]:
     """Write change rows (kind, (entry id, signal type, value)) in order, and their ledger leaves in one append."""
-    from vigil.ledger.log import append_many, row_record, row_ref
-
     rows = [
         BankChange(
             bank_id=bank.id, bank_name=bank.name, kind=kind,
@@ -101,21 +109,22 @@ def _log_many(s: Session, bank: Bank, changes: list[tuple[str, tuple[int, str, s
 
 def _check_threshold(threshold) -> int:
     if isinstance(threshold, bool) or not isinstance(threshold, int) or not 0 <= threshold <= MAX_THRESHOLD:
-        raise BankError(f"threshold must be a whole number from 0 to {MAX_THRESHOLD} (PDQ's default is {PDQ_THRESHOLD}), got {threshold!r}")
+        raise BankError(f"threshold must be a whole number from 0 to {MAX_THRESHOLD} (PDQ's default is {PDQ_THRESHOLD}), "
+                        f"got {threshold!r}", field="threshold")
     return threshold
 
 
 def _check_flag(name: str, value) -> bool:
     if not isinstance(value, bool):
-        raise BankError(f"{name} must be true or false, got {value!r}")
+        raise BankError(f"{name} must be true or false, got {value!r}", field=name)
     return value
 
 
 def _check_text(name: str, value, limit: int) -> str:
     if not isinstance(value, str):
-        raise BankError(f"{name} must be text, got {type(value).__name__}")
+        raise BankError(f"{name} must be text, got {type(value).__name__}", field=name.split()[0])
     if len(value) > limit:
-        raise BankError(f"{name} is {len(value)} characters long; the limit is {limit}")
+        raise BankError(f"{name} is {len(value)} characters long; the limit is {limit}", field=name.split()[0])
     return value
 
 
@@ -124,11 +133,11 @@ def normalise_labels(labels) -> dict:
     if labels is None:
         return {}
     if not isinstance(labels, dict):
-        raise BankError(f"labels must be an object of name -> text, got {type(labels).__name__}")
+        raise BankError(f"labels must be an object of name -> text, got {type(labels).__name__}", field="labels")
     out: dict = {}
     for key, value in labels.items():
         if not isinstance(key, str) or not key.strip():
-            raise BankError(f"label names must be non-empty text, got {key!r}")
+            raise BankError(f"label names must be non-empty text, got {key!r}", field="labels")
         key = key.strip().lower()
         key = _LABEL_ALIASES.get(key, key)
         if isinstance(value, str):
@@ -140,7 +149,7 @@ def normalise_labels(labels) -> dict:
             if items:
                 out[key] = [_check_text(f"label {key}", v, 500) for v in items]
         elif value is not None:
-            raise BankError(f"label {key} must be text or a list of text, got {type(value).__name__}")
+            raise BankError(f"label {key} must be text or a list of text, got {type(value).__name__}", field="labels")
     return out
 
 
@@ -148,32 +157,34 @@ def _check_metadata(metadata) -> dict:
     if metadata is None:
         return {}
     if not isinstance(metadata, dict):
-        raise BankError(f"metadata must be an object, got {type(metadata).__name__}")
+        raise BankError(f"metadata must be an object, got {type(metadata).__name__}", field="metadata")
     try:
         size = len(json.dumps(metadata, ensure_ascii=False))
     except (TypeError, ValueError) as e:
-        raise BankError(f"metadata must be plain JSON: {e}") from None
+        raise BankError(f"metadata must be plain JSON: {e}", field="metadata") from None
     if size > MAX_METADATA_BYTES:
-        raise BankError(f"metadata is {size} bytes as JSON; the limit is {MAX_METADATA_BYTES}")
+        raise BankError(f"metadata is {size} bytes as JSON; the limit is {MAX_METADATA_BYTES}", field="metadata")
     return metadata
 
 
 def normalise_signal(signal_type: str, value: str) -> str:
     """The canonical form of a signal value; BankError for unknown types, InvalidSignal for bad values."""
-    from vigil import signals
-
     try:
         kind = signals.get(signal_type)
-    except (KeyError, ValueError):
-        raise BankError(f"unknown signal type {signal_type!r}") from None
-    return kind.validate(value)
+    except InvalidSignal:
+        raise BankError(f"unknown signal type {signal_type!r}; known: {', '.join(signals.names())}",
+                        field="signal_type") from None
+    try:
+        return kind.validate(value)
+    except InvalidSignal as e:
+        raise InvalidSignal(str(e), field="value") from None
 
 
 def create_bank(s: Session, name: str, *, threshold: int = PDQ_THRESHOLD, negative: bool = False, dihedral: bool = True, description: str = "") -> Bank:
     if not isinstance(name, str) or not _BANK_NAME.match(name):
         raise BankError(
-            f"bank name {name!r} is not allowed: use 1-200 letters, digits, spaces or _ . : / -, starting with a letter or digit"
-        )
+            f"bank name {name!r} is not allowed: use 1-200 letters, digits, spaces or _ . : / -, starting with a letter or digit",
+            field="name")
     bank = Bank(
         name=name,
         threshold=_check_threshold(threshold),
@@ -183,7 +194,7 @@ def create_bank(s: Session, name: str, *, threshold: int = PDQ_THRESHOLD, negati
     )
     _lock_changes(s)
     if s.scalar(sa.select(Bank.id).where(Bank.name == name)) is not None:
-        raise BankError(f"a bank named {name!r} already exists")
+        raise BankExists(f"a bank named {name!r} already exists; PATCH it to change it", field="name")
     s.add(bank)
     s.flush()
     _log(s, bank, "create")
@@ -222,7 +233,8 @@ def update_bank(s: Session, name: str, **changes) -> Bank:
     }
     unknown = set(changes) - set(checks)
     if unknown:
-        raise BankError(f"cannot change {', '.join(sorted(unknown))}; changeable: {', '.join(checks)}")
+        raise BankError(f"cannot change {', '.join(sorted(unknown))}; changeable: {', '.join(checks)}",
+                        field=sorted(unknown)[0])
     values = {key: checks[key](value) for key, value in changes.items()}
     _lock_changes(s)
     bank = get_bank(s, name)
@@ -315,30 +327,17 @@ def set_entry_enabled(s: Session, entry_id: int, enabled: bool) -> BankEntry:
     return entry
 
 
-def _batches(items: Iterable, size: int) -> Iterator[list]:
-    batch: list = []
-    for item in items:
-        batch.append(item)
-        if len(batch) == size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
-
-
 def import_entries(s: Session, bank: str | Bank, fmt: str, data: bytes, progress: Callable[[int], None] | None = None) -> ImportReport:
     """Apply a shared list to a bank. Bad lines are rejected with their line number; good lines still land.
 
     `progress(n)` is called after each batch with the number of records handled so far.
     """
-    from vigil.signals import InvalidSignal
-
     bank = _bank(s, bank)
     reader = format_module(fmt)
     report = ImportReport()
     _lock_changes(s)
     done, analyse_at = 0, 4 * _IMPORT_BATCH
-    for batch in _batches(reader.read(data), _IMPORT_BATCH):
+    for batch in chunks(reader.read(data), _IMPORT_BATCH):
         ready: list[tuple[Record, str, dict, dict]] = []
         for item in batch:
             if isinstance(item, Rejection):
@@ -388,7 +387,7 @@ def import_entries(s: Session, bank: str | Bank, fmt: str, data: bytes, progress
                 (kind, (e.id, e.signal_type, e.value) if isinstance(e, BankEntry) else e) for kind, e in changes
             ])
         done += len(batch)
-        if report.added >= analyse_at and s.get_bind().dialect.name == "postgresql":
+        if report.added >= analyse_at and is_postgres(s):
             # An import is one transaction: without fresh statistics the planner goes on treating the bank as
             # small, and every batch's lookup scans all of it (quadratic). Statistics at each doubling are cheap.
             s.execute(sa.text("ANALYZE bank_entries"))

@@ -1,6 +1,7 @@
 """Which notices are about the same content: exact keys, near-duplicate PDQs, the same video, the same text.
 
-`content_keys` is pure. `NearIndex` keeps, per process, the PDQs and videos of every case in memory,
+`content_keys` is pure. `NearIndex` keeps the PDQs and videos of every case in memory (one per process,
+held by the runtime),
 loaded from `case_keys`/`case_contents` and topped up incrementally. Intake searches it before taking
 its lock (`NearIndex.search`), then, under the lock, compares only with the copies committed since
 (`Near.since`), so the costly search never holds up other batches. `Groups` is a union-find over the
@@ -9,13 +10,13 @@ items of a batch and the cases they touch.
 
 from __future__ import annotations
 
-import hashlib
 import threading
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from vigil import signals
 from vigil.cases.notice import ContentIn
 from vigil.index.pdq import PDQIndex
 from vigil.signals import video
@@ -37,21 +38,25 @@ class ContentKeys:
     text_key: str | None
 
 
+KEY_KINDS = {"video_pdq": "video"}
+"""Case key kinds are signal names, but for videos, whose key has always been "video:<sha256 of the value>"."""
+NEAR_PDQ, NEAR_VIDEO = "pdq", "video_pdq"
+"""The signals compared for near copies, beyond exact keys."""
+
+
 def content_keys(content: ContentIn) -> ContentKeys:
     h = content.hashes
     exact: list[tuple[str, str]] = [("content", f"content:{content.id}")]
-    for kind in ("md5", "sha256", "pdq"):
-        if kind in h:
-            exact.append((kind, f"{kind}:{h[kind]}"))
-    video = h.get("video_pdq")
-    if video:
-        exact.append(("video", "video:" + hashlib.sha256(video.encode()).hexdigest()))
+    for name in (n for n in signals.names() if n in h):
+        kind = KEY_KINDS.get(name, name)
+        exact.append((kind, f"{kind}:{signals.get(name).dedupe_key(h[name])}"))
+    video = h.get(NEAR_VIDEO)
     tk = text_key(content.text) if content.text else None
     if tk and tk != EMPTY_TEXT_KEY:
         exact.append(("text", f"text:{tk}"))
     else:
         tk = None
-    return ContentKeys(exact=tuple(exact), pdq=h.get("pdq"), video=video, text_key=tk)
+    return ContentKeys(exact=tuple(exact), pdq=h.get(NEAR_PDQ), video=video, text_key=tk)
 
 
 def same_video(a: str, b: str) -> bool:
@@ -179,15 +184,6 @@ def close_pairs(a: list[str], b: list[str], threshold: int = PDQ_THRESHOLD) -> l
         return []
     idx = PDQIndex.build(b, range(len(b)))
     return [(i, int(j)) for i, (ids, _d) in enumerate(idx.query_many(a, threshold)) for j in ids]
-
-
-_indexes: dict[str, NearIndex] = {}
-_indexes_lock = threading.Lock()
-
-
-def near_index(db_url: str) -> NearIndex:
-    with _indexes_lock:
-        return _indexes.setdefault(db_url, NearIndex())
 
 
 def batch_pdq_pairs(values: list[str]) -> list[tuple[int, int]]:

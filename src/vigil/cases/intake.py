@@ -3,43 +3,52 @@
 Set-based, because peaks after an attack run to thousands of notices a second: one idempotency query,
 one dedupe-key query (and one for keys committed since), in-memory near-duplicate searches, then bulk
 inserts and one bulk update per batch.
-Grouping and writing are serialised per database (an advisory lock on PostgreSQL, SQLite's single
-writer), so two batches never open two cases for the same content; the lock is held until the caller
-commits. Everything that does not depend on other batches (`prepare`) runs before the lock.
+
+Grouping and writing are serialised per database (`vigil.store.locks.INTAKE`), so two batches never open
+two cases for the same content; the lock is held until the caller commits. Everything that does not
+depend on other batches (`prepare`) runs before the lock. Under it, `ingest` runs named steps over one
+`Batch`: answer repeats, find candidates, eligible cases, group, open cases, write notices, add copies,
+update existing cases, and list the follow-ups.
+
+Intake never decides. What cannot wait (re-uploads of content already acted on, verified exact matches,
+answers to notices on decided content) is returned as `Followups`, which the caller hands to
+vigil.review (`vigil.review.notices.receive` does both).
 """
 
 from __future__ import annotations
 
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Iterator
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from vigil import outbox
-from vigil.cases import checks, priority
-from vigil.cases.bulk import chunks, insert_rows, is_postgres, one_of, update_rows
-from vigil.cases.clock import now as utc_now, utc
-from vigil.cases.dedupe import ContentKeys, Groups, Near, batch_pdq_pairs, content_keys, near_index, same_video
+from vigil.cases import checks
+from vigil.cases.dedupe import ContentKeys, Groups, Near, NearIndex, batch_pdq_pairs, content_keys, same_video
 from vigil.cases.notice import NoticeIn
-from vigil.cases.policy import CasePolicy
-from vigil.cases.routing import route
-from vigil.review import decisions
+from vigil.cases.standing import standing
+from vigil.clock import now as utc_now
+from vigil.errors import Conflict
+from vigil.evidence import Evidence, merged
+from vigil.policy import priority
+from vigil.policy.cases import CasePolicy
+from vigil.policy.routing import route
+from vigil.store import locks
+from vigil.store.bulk import chunks, insert_rows, one_of, update_rows
 from vigil.store.cases import Appeal, Case, CaseContent, CaseKey, Decision, Notice, NotifierRecord
+from vigil.store.db import is_postgres
+from vigil.vocabulary import DECIDED_STATES, OPEN_STATES, Action, AppealState, CaseState, NoticeSource
 
-INTAKE_LOCK = 0x5649_4749_4C01  # pg_advisory_xact_lock key for notice intake ("VIGIL" + 1)
-OPEN_STATES = ("open", "claimed")
-DECIDED_STATES = ("decided", "appealed")
 CHUNK = 2000  # keys per IN (...) query, well under SQLite's and PostgreSQL's parameter limits
+UNKNOWN_NOTIFIER = 0.5  # the weight of a notifier with no record (priority.notifier_weight of 0 and 0)
 
 
-class IntakeError(ValueError):
-    """A notice that cannot be taken as sent (for example a reused idempotency key); the message says why."""
+class IntakeError(Conflict):
+    """A notice that cannot be taken as sent (a reused idempotency key); the message says why."""
 
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
+    code = "idempotency_conflict"
 
 
 @dataclass(frozen=True)
@@ -56,31 +65,25 @@ class Receipt:
                 "duplicate": self.duplicate}
 
 
-def serialise(session: Session) -> None:
-    """Take the intake lock for the rest of this transaction."""
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": INTAKE_LOCK})
-    else:
-        # A write as the first statement takes SQLite's write lock now (waiting on busy_timeout), so
-        # everything read below is current until commit.
-        session.execute(sa.update(Case).where(Case.id == -1).values(id=Case.id))
+@dataclass
+class Followups:
+    """What intake found that cannot wait for a reviewer; vigil.review acts on it in the same transaction."""
+
+    reuploads: dict[int, tuple[Decision, list[str], list[int]]] = field(default_factory=dict)
+    """Case id -> (the standing decision that acted, new copies' content ids, their notice ids)."""
+    answered: list[tuple[Decision, int, str]] = field(default_factory=list)
+    """(decision, notice id, content id): notices on content already decided, to be told that decision."""
+    evidence: list[tuple[int, Evidence]] = field(default_factory=list)
+    """(case id, evidence) for new cases and open cases whose evidence grew: the verdict rule may act on them."""
 
 
-def allocate_ids(session: Session, table: sa.Table, n: int) -> list[int]:
-    """Ids for `n` new rows in one round trip, so bulk inserts need no RETURNING (which would go row by row)."""
-    if n == 0:
-        return []
-    if session.get_bind().dialect.name == "postgresql":
-        return list(session.scalars(sa.text(f"SELECT nextval(pg_get_serial_sequence('{table.name}', 'id')) "
-                                            "FROM generate_series(1, :n)"), {"n": n}))
-    # SQLite: the intake lock is the database's write lock, held since serialise(), so max(id) cannot move.
-    top = session.scalar(sa.select(sa.func.max(table.c.id))) or 0
-    return list(range(top + 1, top + n + 1))
+@dataclass
+class Intake:
+    receipts: list[Receipt | IntakeError]
+    followups: Followups
 
 
-def db_url_of(session: Session) -> str:
-    return session.get_bind().url.render_as_string(hide_password=False)
-
+# --- before the lock -------------------------------------------------------------------------------------
 
 @dataclass
 class Prepared:
@@ -97,25 +100,25 @@ class Prepared:
     near: Near  # cases holding near copies of the batch's PDQs and videos
     pairs: list[tuple[str, str]]  # PDQs of this batch within the threshold of each other
     weights: dict[str, float]  # notifier id -> accuracy weight
-    evidence: dict[int, checks.Evidence]  # notice position -> evidence, for content no case held
+    evidence: dict[int, Evidence]  # notice position -> evidence, for content no case held
     rows: list[dict]  # notice rows, but for their case and id
     notice_ids: list[int] | None  # reserved ahead where the database allows it (PostgreSQL sequences)
 
 
 @contextmanager
-def _reader(session: Session):
+def _reader(session: Session) -> Iterator[Session | sa.Connection]:
     """Where to read before the lock: the session itself on PostgreSQL (READ COMMITTED); on SQLite a
     separate connection, because a read in the session would pin a snapshot that its write lock then refuses."""
     bind = session.get_bind()
-    if bind.dialect.name == "postgresql" or not isinstance(bind, sa.Engine):
+    if is_postgres(session) or not isinstance(bind, sa.Engine):
         yield session
     else:
         with bind.connect() as conn:
             yield conn
 
 
-def prepare(session: Session, notices: list[NoticeIn], *, now: datetime, db_url: str,
-            checkers: checks.Checkers) -> Prepared:
+def prepare(session: Session, notices: list[NoticeIn], *, now: datetime, near_index: NearIndex,
+            matcher: checks.Matching, detector: checks.Detecting) -> Prepared:
     digests = [n.digest() for n in notices]
     keys = [content_keys(n.content) for n in notices]
     wanted = sorted({k for ck in keys for _kind, k in ck.exact})
@@ -133,20 +136,20 @@ def prepare(session: Session, notices: list[NoticeIn], *, now: datetime, db_url:
             for r in db.execute(sa.select(NotifierRecord.notifier_id, NotifierRecord.accurate, NotifierRecord.inaccurate)
                                 .where(one_of(session, NotifierRecord.notifier_id, chunk))):
                 weights[r[0]] = priority.notifier_weight(r[1], r[2])
-        near = near_index(db_url).search(db, pdqs, sorted({ck.video for ck in keys if ck.video}))
-    notice_ids = allocate_ids(session, Notice.__table__, len(notices)) if is_postgres(session) else None
+        near = near_index.search(db, pdqs, sorted({ck.video for ck in keys if ck.video}))
+    notice_ids = locks.allocate_ids(session, Notice.__table__, len(notices)) if is_postgres(session) else None
     # Evidence for new copies (their content id is new) with a hash or text no case holds yet: they open a
     # case or add to one. A copy whose hashes and text are all held already adds nothing where it joins a
-    # case holding them; the rare rest are checked under the lock (`_ingest_new`).
+    # case holding them; the rare rest are checked under the lock (`Batch.evidence_at`).
     unheld = [p for p, ck in enumerate(keys)
               if ck.exact[0][1] not in known and not (ck.exact[1:] and all(k in known for _kind, k in ck.exact[1:]))]
     rows = [_notice_row(n, digest, now) for n, digest in zip(notices, digests)]
     return Prepared(digests, keys, known, seen, near, [(pdqs[i], pdqs[j]) for i, j in batch_pdq_pairs(pdqs)],
-                    weights, check_once(db_url, notices, unheld, checkers), rows, notice_ids)
+                    weights, check_once(notices, unheld, matcher, detector), rows, notice_ids)
 
 
-def check_once(db_url: str, notices: list[NoticeIn], positions: list[int],
-               checkers: checks.Checkers) -> dict[int, checks.Evidence]:
+def check_once(notices: list[NoticeIn], positions: list[int], matcher: checks.Matching,
+               detector: checks.Detecting) -> dict[int, Evidence]:
     """Evidence for the notices at `positions`; identical content (text, hashes, category) is checked once."""
     share: dict[int, int] = {}
     first: dict[tuple, int] = {}
@@ -154,8 +157,8 @@ def check_once(db_url: str, notices: list[NoticeIn], positions: list[int],
         n = notices[p]
         share[p] = first.setdefault((n.content.text, tuple(sorted(n.content.hashes.items())), n.category), p)
     leads = sorted(first.values())
-    found = dict(zip(leads, checks.check(db_url, [notices[p].content for p in leads],
-                                         [notices[p].category for p in leads], checkers))) if leads else {}
+    found = dict(zip(leads, checks.check([notices[p].content for p in leads], [notices[p].category for p in leads],
+                                         matcher, detector))) if leads else {}
     return {p: found[lead] for p, lead in share.items()}
 
 
@@ -172,49 +175,72 @@ def _notice_row(n: NoticeIn, digest: str, now: datetime) -> dict:
     }
 
 
-def ingest(session: Session, notices: list[NoticeIn], *, policy: CasePolicy, now: datetime | None = None,
-           db_url: str | None = None, checkers: checks.Checkers = checks.Checkers()) -> list[Receipt | IntakeError]:
-    """Take `notices` (already validated); one Receipt or IntakeError per notice, in order."""
+# --- under the lock ----------------------------------------------------------------------------------------
+
+def ingest(session: Session, notices: list[NoticeIn], *, policy: CasePolicy, near_index: NearIndex,
+           matcher: checks.Matching, detector: checks.Detecting, now: datetime | None = None) -> Intake:
+    """Take `notices` (validated, media already hashed); one Receipt or IntakeError per notice, in order."""
     now = now or utc_now()
-    db_url = db_url or db_url_of(session)
-    pre = prepare(session, notices, now=now, db_url=db_url, checkers=checkers)
+    pre = prepare(session, notices, now=now, near_index=near_index, matcher=matcher, detector=detector)
     serialise(session)
     results: list[Receipt | IntakeError | None] = [None] * len(notices)
-    digests = pre.digests
+    new, later = answer_repeats(session, notices, pre.digests, results)
+    followups = Followups()
+    if new:
+        batch = Batch([notices[i] for i in new], new, [pre.keys[i] for i in new], pre, now,
+                      matcher=matcher, detector=detector)
+        find_candidates(session, batch)
+        eligible_cases(session, batch)
+        group(batch)
+        open_cases(session, batch, policy)
+        write_notices(session, batch, results)
+        add_copies(session, batch)
+        update_existing(session, batch, policy)
+        followups = followups_of(batch)
+    for i, j in later:
+        first = results[j]
+        if isinstance(first, Receipt) and first.digest == pre.digests[i]:
+            results[i] = Receipt(first.notice_id, first.case_id, first.received_at, first.digest, True)
+        else:
+            results[i] = IntakeError(f"idempotency key {notices[i].idempotency_key!r} is used twice in this batch for "
+                                     "different notices", field="idempotency_key")
+    return Intake(results, followups)  # type: ignore[arg-type]
 
-    # 1. Idempotency: a key seen before (or earlier in this batch) returns the first notice's receipt.
-    new: list[int] = []
-    first_in_batch: dict[str, int] = {}
+
+def serialise(session: Session) -> None:
+    """Take the intake lock for the rest of this transaction (vigil.store.locks): everything read after it is current."""
+    locks.hold_writer(session, locks.INTAKE, Case.__table__)
+
+
+def answer_repeats(session: Session, notices: list[NoticeIn], digests: list[str],
+                   results: list) -> tuple[list[int], list[tuple[int, int]]]:
+    """Idempotency: a key seen before returns the first notice's receipt (or a conflict, if the notice differs).
+
+    Returns the positions of new notices, and (position, first position) pairs for keys repeated in this batch.
+    """
     keys = [n.idempotency_key for n in notices if n.idempotency_key]
     stored: dict[str, tuple] = {}
     for chunk in chunks(keys, CHUNK):
         for r in session.execute(sa.select(Notice.idempotency_key, Notice.id, Notice.case_id, Notice.received_at,
                                            Notice.digest).where(one_of(session, Notice.idempotency_key, chunk))):
             stored[r[0]] = tuple(r[1:])
+    new: list[int] = []
     later: list[tuple[int, int]] = []
+    first_in_batch: dict[str, int] = {}
     for i, n in enumerate(notices):
         k = n.idempotency_key
         if k and k in stored:
             nid, cid, at, digest = stored[k]
-            results[i] = (Receipt(nid, cid, utc(at), digest, True) if digest == digests[i] else
-                          IntakeError("idempotency_conflict", f"idempotency key {k!r} was already used for a different "
-                                      "notice; use a new key for a new notice"))
+            results[i] = (Receipt(nid, cid, at, digest, True) if digest == digests[i] else
+                          IntakeError(f"idempotency key {k!r} was already used for a different notice; use a new key "
+                                      "for a new notice", field="idempotency_key"))
         elif k and k in first_in_batch:
             later.append((i, first_in_batch[k]))
         else:
             if k:
                 first_in_batch[k] = i
             new.append(i)
-    if new:
-        _ingest_new(session, notices, pre, new, results, policy=policy, now=now, db_url=db_url, checkers=checkers)
-    for i, j in later:
-        first = results[j]
-        if isinstance(first, Receipt) and first.digest == digests[i]:
-            results[i] = Receipt(first.notice_id, first.case_id, first.received_at, first.digest, True)
-        else:
-            results[i] = IntakeError("idempotency_conflict", f"idempotency key {notices[i].idempotency_key!r} is used "
-                                     "twice in this batch for different notices")
-    return results  # type: ignore[return-value]
+    return new, later
 
 
 # Read with each candidate case: its state, and the priority inputs an extra notice may change. The inputs
@@ -226,167 +252,207 @@ CASE_COLUMNS = (Case.id, Case.state, Case.source, Case.category, Case.language, 
                 Case.evidence[("text", "score")].as_float().label("detector_score"))
 
 
-def _ingest_new(session: Session, notices: list[NoticeIn], pre: Prepared, new: list[int], results: list, *,
-                policy: CasePolicy, now: datetime, db_url: str, checkers: checks.Checkers) -> None:
-    items = [notices[i] for i in new]
-    keys: list[ContentKeys] = [pre.keys[i] for i in new]
+@dataclass
+class Batch:
+    """The new notices of one intake call (those not answered by idempotency), and what the steps learn.
 
-    # 2. Candidate cases: exact keys and near copies as found before the lock, plus any committed since.
-    wanted = {k for ck in keys for _kind, k in ck.exact}
-    key_cases = {k: set(cids) for k, cids in pre.known.items()}
+    Positions (`pos`) index `items`; `new[pos]` is the position in the caller's list.
+    """
+
+    items: list[NoticeIn]
+    new: list[int]
+    keys: list[ContentKeys]
+    pre: Prepared
+    now: datetime
+    matcher: checks.Matching
+    detector: checks.Detecting
+    key_cases: dict[str, set[int]] = field(default_factory=dict)  # exact key -> cases holding it
+    candidates: list[set[int]] = field(default_factory=list)  # per item: cases it may join
+    cases: dict[int, sa.Row] = field(default_factory=dict)  # candidate id -> row of CASE_COLUMNS
+    acted: dict[int, Decision] = field(default_factory=dict)  # decided case -> its latest standing decision
+    history: dict[int, list[Decision]] = field(default_factory=dict)  # decided case -> its standing decisions
+    eligible: set[int] = field(default_factory=set)  # candidates that can take more notices
+    target: dict[int, int] = field(default_factory=dict)  # item -> its case
+    fresh: list[list[int]] = field(default_factory=list)  # items of each new case
+    fresh_evidence: list[Evidence] = field(default_factory=list)
+    notice_ids: list[int] = field(default_factory=list)
+    new_copies: list[int] = field(default_factory=list)  # items that are copies their case did not hold
+    grown: dict[int, Evidence] = field(default_factory=dict)  # open cases whose evidence new copies added to
+    under_lock: dict[int, Evidence] = field(default_factory=dict)  # evidence checked under the lock
+
+    def state(self, case_id: int) -> str:
+        return self.cases[case_id].state
+
+    def weight(self, n: NoticeIn) -> float:
+        return self.pre.weights.get(n.notifier.id, UNKNOWN_NOTIFIER) if n.notifier and n.notifier.id else UNKNOWN_NOTIFIER
+
+    def evidence_at(self, positions: list[int]) -> list[Evidence]:
+        """Each item's evidence: as checked before the lock, or now for those `prepare` passed over."""
+        missing = [p for p in positions if self.new[p] not in self.pre.evidence and p not in self.under_lock]
+        self.under_lock.update(check_once(self.items, missing, self.matcher, self.detector))
+        return [self.pre.evidence.get(self.new[p]) or self.under_lock[p] for p in positions]
+
+    def decision_on(self, case_id: int, content_id: str) -> Decision:
+        """The standing decision that covers `content_id` in a decided case (else its latest)."""
+        return next((d for d in reversed(self.history[case_id]) if content_id in d.content_ids), self.acted[case_id])
+
+
+def find_candidates(session: Session, batch: Batch) -> None:
+    """Step 2: cases each item may join, by exact keys and near copies as found before the lock, plus any
+    committed since (only the lock's holder writes keys, so they all have ids above `pre.seen`)."""
+    wanted = {k for ck in batch.keys for _kind, k in ck.exact}
+    batch.key_cases = {k: set(cids) for k, cids in batch.pre.known.items()}
     new_pdqs = []
-    for k, cid in session.execute(sa.select(CaseKey.key, CaseKey.case_id).where(CaseKey.id > pre.seen)):
+    for k, cid in session.execute(sa.select(CaseKey.key, CaseKey.case_id).where(CaseKey.id > batch.pre.seen)):
         if k in wanted:
-            key_cases.setdefault(k, set()).add(cid)
+            batch.key_cases.setdefault(k, set()).add(cid)
         if k.startswith("pdq:"):
             new_pdqs.append((k[4:], cid))
-    near = pre.near
+    near = batch.pre.near
     near.since(session, new_pdqs)
-    candidates: list[set[int]] = []
-    for ck in keys:
+    for ck in batch.keys:
         found: set[int] = set()
         for _kind, k in ck.exact:
-            found |= key_cases.get(k, set())
+            found |= batch.key_cases.get(k, set())
         if ck.pdq:
             found |= near.pdq[ck.pdq]
         if ck.video:
             found |= near.video[ck.video]
-        candidates.append(found)
+        batch.candidates.append(found)
 
-    # 3. Which candidates can take more notices: open cases, and decided ones whose standing decision acted
-    #    (a decision reversed on appeal no longer stands).
-    all_cands = sorted(set().union(*candidates))
-    cases: dict[int, sa.Row] = {}
+
+def eligible_cases(session: Session, batch: Batch) -> None:
+    """Step 3: which candidates can take more notices: open cases, and decided ones whose standing decision
+    acted (a decision reversed on appeal no longer stands)."""
+    all_cands = sorted(set().union(*batch.candidates))
     for chunk in chunks(all_cands, CHUNK):
-        cases.update((r.id, r) for r in session.execute(sa.select(*CASE_COLUMNS).where(one_of(session, Case.id, chunk))))
-    states = {cid: r.state for cid, r in cases.items()}
-    decided = [c for c in all_cands if states.get(c) in DECIDED_STATES]
-    history: dict[int, list[Decision]] = {}
+        batch.cases.update((r.id, r) for r in session.execute(sa.select(*CASE_COLUMNS).where(one_of(session, Case.id, chunk))))
+    decided = [c for c in all_cands if c in batch.cases and batch.state(c) in DECIDED_STATES]
     for chunk in chunks(decided, CHUNK):
-        reversed_ = set(session.scalars(sa.select(Appeal.decision_id).where(Appeal.state == "reversed",
+        reversed_ = set(session.scalars(sa.select(Appeal.decision_id).where(Appeal.state == AppealState.REVERSED,
                                                                            one_of(session, Appeal.case_id, chunk))))
+        rows: dict[int, list[Decision]] = {}
         for d in session.scalars(sa.select(Decision).where(one_of(session, Decision.case_id, chunk)).order_by(Decision.id)):
-            history.setdefault(d.case_id, []).append(d)
+            rows.setdefault(d.case_id, []).append(d)
         for cid in chunk:
-            history[cid] = decisions.standing(history.get(cid, []), reversed_)
-            if not history[cid]:
-                del history[cid]
-    acted = {cid: ds[-1] for cid, ds in history.items()}  # the latest decision on the case stands
+            still = standing(rows.get(cid, []), reversed_)
+            if still:
+                batch.history[cid] = still
+    batch.acted = {cid: ds[-1] for cid, ds in batch.history.items()}  # the latest decision on the case stands
+    batch.eligible = {c for c in all_cands if c in batch.cases and batch.state(c) in OPEN_STATES
+                      or (c in batch.acted and batch.acted[c].action != Action.NO_ACTION)}
 
-    def decision_on(case_id: int, content_id: str) -> Decision:
-        return next((d for d in reversed(history[case_id]) if content_id in d.content_ids), acted[case_id])
 
-    eligible = {c for c in all_cands if states.get(c) in OPEN_STATES
-                or (c in acted and acted[c].action != "no_action")}
+def group(batch: Batch) -> None:
+    """Step 4: items with each other (shared keys, near PDQs, the same video) and with eligible cases.
 
-    # 4. Group: items with each other (shared keys, near PDQs, same video) and with eligible cases.
+    Fills `target` for items joining an existing case (an open one before a decided one), and `fresh` with
+    the items of each new case.
+    """
     g = Groups()
     owner: dict[str, int] = {}
-    for pos, ck in enumerate(keys):
+    for pos, ck in enumerate(batch.keys):
         g.find(("i", pos))
         for _kind, k in ck.exact:
             if k in owner:
                 g.union(("i", owner[k]), ("i", pos))
             else:
                 owner[k] = pos
-        for c in candidates[pos] & eligible:
+        for c in batch.candidates[pos] & batch.eligible:
             g.union(("c", c), ("i", pos))
-    for a, b in pre.pairs:
+    for a, b in batch.pre.pairs:
         if "pdq:" + a in owner and "pdq:" + b in owner:  # both among the notices not answered by idempotency
             g.union(("i", owner["pdq:" + a]), ("i", owner["pdq:" + b]))
     video_reps: list[tuple[str, int]] = []
-    for pos, ck in enumerate(keys):
-        if ck.video and not candidates[pos] & eligible:
+    for pos, ck in enumerate(batch.keys):
+        if ck.video and not batch.candidates[pos] & batch.eligible:
             match = next((p for v, p in video_reps if same_video(ck.video, v)), None)
             if match is None:
                 video_reps.append((ck.video, pos))
             else:
                 g.union(("i", match), ("i", pos))
-
-    components = g.components([("i", p) for p in range(len(items))])
-    target: dict[int, int] = {}  # item position -> case id
-    fresh: list[list[int]] = []  # item positions of each new case
-    for members in components.values():
+    for members in g.components([("i", p) for p in range(len(batch.items))]).values():
         positions = [m[1] for m in members]
-        linked = sorted({c for p in positions for c in candidates[p] & eligible},
-                        key=lambda c: (states[c] not in OPEN_STATES, c))
+        linked = sorted({c for p in positions for c in batch.candidates[p] & batch.eligible},
+                        key=lambda c: (batch.state(c) not in OPEN_STATES, c))
         if linked:
             for p in positions:
-                target[p] = linked[0]
+                batch.target[p] = linked[0]
         else:
-            fresh.append(sorted(positions))
+            batch.fresh.append(sorted(positions))
 
-    def weight(n: NoticeIn) -> float:
-        return pre.weights.get(n.notifier.id, 0.5) if n.notifier and n.notifier.id else 0.5
 
-    under_lock: dict[int, checks.Evidence] = {}  # item position -> evidence checked under the lock
+def open_cases(session: Session, batch: Batch, policy: CasePolicy) -> None:
+    """Step 5: new cases, checked once (mostly before the lock), routed and prioritised; the evidence is
+    every copy's."""
+    batch.evidence_at([p for ps in batch.fresh for p in ps])  # one check for whatever prepare() passed over
+    batch.fresh_evidence = [merged(batch.evidence_at(ps)) for ps in batch.fresh]
+    rows = [_new_case_row(batch, [batch.items[p] for p in ps], ev, policy)
+            for ps, ev in zip(batch.fresh, batch.fresh_evidence)]
+    if not rows:
+        return
+    ids = locks.allocate_ids(session, Case.__table__, len(rows))
+    for row, cid in zip(rows, ids):
+        row["id"] = cid
+    insert_rows(session, Case.__table__, rows)
+    for ps, cid in zip(batch.fresh, ids):
+        for p in ps:
+            batch.target[p] = cid
 
-    def evidence_at(positions: list[int]) -> list[checks.Evidence]:
-        missing = [p for p in positions if new[p] not in pre.evidence and p not in under_lock]
-        under_lock.update(check_once(db_url, items, missing, checkers))
-        return [pre.evidence.get(new[p]) or under_lock[p] for p in positions]
 
-    # 5. New cases: checked once (mostly before the lock), routed, prioritised. The evidence is every copy's.
-    leads = [items[ps[0]] for ps in fresh]
-    evidence_at([p for ps in fresh for p in ps])  # one check for whatever prepare() passed over
-    evidence = [checks.merged(evidence_at(ps)) for ps in fresh]
-    case_rows = []
-    for ps, lead, ev in zip(fresh, leads, evidence):
-        members = [items[p] for p in ps]
-        source = lead.source
-        for n in members:
-            source = priority.stronger_source(source, n.source)
-        category = next((n.category for n in members if n.category), None) or (ev.text or {}).get("category")
-        language = next((n.language for n in members if n.language), None)
-        inputs = priority.PriorityInputs(
-            source=source, category=category, crisis=ev.crisis, bank_match=ev.bank_match,
-            detector_score=ev.detector_score, notice_count=len(members),
-            notifier_confidence=max(weight(n) for n in members),
-            views=max((n.content.views or 0) for n in members))
-        orders = [now for n in members if n.source == "authority_order"]
-        case_rows.append({
-            "state": "open",
-            "queue": route(policy.queue_rules, policy.default_queue, category=category, language=language, source=source),
-            "priority": priority.priority(inputs), "source": source, "category": category, "language": language,
-            "content_type": lead.content.inferred_type(),
-            "deadline": priority.deadline(inputs, now, policy.service_levels_hours, orders[0] if orders else None),
-            "evidence": ev.to_dict(), "notice_count": len(members),
-            "notifier_confidence": inputs.notifier_confidence, "views": inputs.views,
-            "created_at": now, "updated_at": now,
-        })
-    if case_rows:
-        ids = allocate_ids(session, Case.__table__, len(case_rows))
-        for row, cid in zip(case_rows, ids):
-            row["id"] = cid
-        insert_rows(session, Case.__table__, case_rows)
-        for ps, cid in zip(fresh, ids):
-            for p in ps:
-                target[p] = cid
+def _new_case_row(batch: Batch, members: list[NoticeIn], ev: Evidence, policy: CasePolicy) -> dict:
+    lead, now = members[0], batch.now
+    source = lead.source
+    for n in members:
+        source = priority.stronger_source(source, n.source)
+    category = next((n.category for n in members if n.category), None) or (ev.text.category if ev.text else None)
+    language = next((n.language for n in members if n.language), None)
+    inputs = priority.PriorityInputs(
+        source=source, category=category, crisis=ev.crisis, bank_match=ev.bank_match,
+        detector_score=ev.detector_score, notice_count=len(members),
+        notifier_confidence=max(batch.weight(n) for n in members),
+        views=max((n.content.views or 0) for n in members))
+    orders = [now for n in members if n.source == NoticeSource.AUTHORITY_ORDER]
+    return {
+        "state": CaseState.OPEN,
+        "queue": route(policy.queue_rules, policy.default_queue, category=category, language=language, source=source),
+        "priority": priority.priority(inputs), "source": source, "category": category, "language": language,
+        "content_type": lead.content.inferred_type(),
+        "deadline": priority.deadline(inputs, now, policy.service_levels_hours, orders[0] if orders else None),
+        "evidence": ev.model_dump(mode="json"), "notice_count": len(members),
+        "notifier_confidence": inputs.notifier_confidence, "views": inputs.views,
+        "created_at": now, "updated_at": now,
+    }
 
-    # 6. The notices themselves.
-    notice_ids = [pre.notice_ids[i] for i in new] if pre.notice_ids else allocate_ids(session, Notice.__table__, len(new))
-    notice_rows = [pre.rows[i] for i in new]
-    for pos, (row, nid) in enumerate(zip(notice_rows, notice_ids)):
-        row["case_id"], row["id"] = target[pos], nid
-    insert_rows(session, Notice.__table__, notice_rows)
-    for pos, nid in enumerate(notice_ids):
-        results[new[pos]] = Receipt(nid, target[pos], now, pre.digests[new[pos]], False)
 
-    # 7. Copies and keys the cases did not hold yet. A case holds a copy exactly when it holds the copy's content
-    #    key (both are written here, together), so the keys read in step 2 tell which copies are new.
-    touched = sorted(set(target.values()))
-    content_rows, new_copies = [], []
-    key_rows, have_keys = [], {(cid, k) for k, cids in key_cases.items() for cid in cids}
-    for pos, (n, ck) in enumerate(zip(items, keys)):
-        cid, c = target[pos], n.content
+def write_notices(session: Session, batch: Batch, results: list) -> None:
+    """Step 6: the notices themselves, each with its receipt."""
+    pre, new = batch.pre, batch.new
+    batch.notice_ids = [pre.notice_ids[i] for i in new] if pre.notice_ids else locks.allocate_ids(
+        session, Notice.__table__, len(new))
+    rows = [pre.rows[i] for i in new]
+    for pos, (row, nid) in enumerate(zip(rows, batch.notice_ids)):
+        row["case_id"], row["id"] = batch.target[pos], nid
+    insert_rows(session, Notice.__table__, rows)
+    for pos, nid in enumerate(batch.notice_ids):
+        results[new[pos]] = Receipt(nid, batch.target[pos], batch.now, pre.digests[new[pos]], False)
+
+
+def add_copies(session: Session, batch: Batch) -> None:
+    """Step 7: copies and keys the cases did not hold yet. A case holds a copy exactly when it holds the copy's
+    content key (both are written here, together), so the keys read in step 2 tell which copies are new."""
+    content_rows, key_rows = [], []
+    have_keys = {(cid, k) for k, cids in batch.key_cases.items() for cid in cids}
+    for pos, (n, ck) in enumerate(zip(batch.items, batch.keys)):
+        cid, c = batch.target[pos], n.content
         if (cid, ck.exact[0][1]) not in have_keys:  # exact[0] is the content key
             content_rows.append({
                 "case_id": cid, "content_id": c.id, "content_url": c.url, "content_type": c.inferred_type(),
                 "content_text": c.text, "uploader_id": c.uploader_id, "md5": c.hashes.get("md5"),
                 "sha256": c.hashes.get("sha256"), "pdq": ck.pdq, "video_pdq": ck.video, "text_key": ck.text_key,
-                "first_seen_at": now,
+                "first_seen_at": batch.now,
             })
-            new_copies.append(pos)
+            batch.new_copies.append(pos)
         for kind, k in ck.exact:
             if (cid, k) not in have_keys:
                 have_keys.add((cid, k))
@@ -394,84 +460,90 @@ def _ingest_new(session: Session, notices: list[NoticeIn], pre: Prepared, new: l
     insert_rows(session, CaseContent.__table__, content_rows)
     insert_rows(session, CaseKey.__table__, key_rows)
 
-    # 8. Cases that already existed: more notices, maybe a stronger source, a nearer deadline.
-    fresh_ids = set(target[ps[0]] for ps in fresh)
-    old = sorted(set(touched) - fresh_ids)
-    # Copies joining an open case bring their evidence, unless the case already holds all their hashes and text.
+
+def update_existing(session: Session, batch: Batch, policy: CasePolicy) -> None:
+    """Step 8: cases that already existed get more notices, maybe a stronger source and a nearer deadline, and
+    the evidence of copies joining them while open (unless the case already holds all their hashes and text)."""
+    fresh_ids = {batch.target[ps[0]] for ps in batch.fresh}
+    old = sorted(set(batch.target.values()) - fresh_ids)
     old_ids = set(old)
-    bringing = [pos for pos in new_copies if target[pos] in old_ids and states[target[pos]] in OPEN_STATES
-                and (new[pos] in pre.evidence
-                     or any(target[pos] not in key_cases.get(k, ()) for _kind, k in keys[pos].exact[1:]))]
-    gained: dict[int, list[checks.Evidence]] = {}
-    for pos, ev in zip(bringing, evidence_at(bringing)):
+    bringing = [pos for pos in batch.new_copies if batch.target[pos] in old_ids
+                and batch.state(batch.target[pos]) in OPEN_STATES
+                and (batch.new[pos] in batch.pre.evidence
+                     or any(batch.target[pos] not in batch.key_cases.get(k, ()) for _kind, k in batch.keys[pos].exact[1:]))]
+    gained: dict[int, list[Evidence]] = {}
+    for pos, ev in zip(bringing, batch.evidence_at(bringing)):
         if ev.matches or ev.text:
-            gained.setdefault(target[pos], []).append(ev)
-    grown = _add_evidence(session, gained)
-    _update_existing(session, [cases[c] for c in old], items, target, weight, policy, now, grown)
-
-    # 9. Decisions that cannot wait: re-uploads of acted-on content, and verified exact matches. Notices on
-    #    content already acted on are answered with that decision.
-    reuploads: dict[int, list[int]] = {}
-    for pos in new_copies:
-        if target[pos] in acted and target[pos] not in fresh_ids:
-            reuploads.setdefault(target[pos], []).append(pos)
-    copies = set(new_copies)
-    late = [pos for pos in range(len(items)) if target[pos] in acted and pos not in copies]
-    outbox.enqueue(session, [m for pos in late for m in decisions.notifier_messages(
-        decision_on(target[pos], items[pos].content.id), [(notice_ids[pos], items[pos].content.id)])], now)
-    for cid, ps in reuploads.items():
-        decisions.apply_to_reuploads(session, cid, acted[cid], [items[p].content.id for p in ps],
-                                     [notice_ids[p] for p in ps], policy=policy, at=now)
-    for cid, ev in [(target[ps[0]], ev) for ps, ev in zip(fresh, evidence)] + sorted(grown.items()):
-        match = checks.verified_exact_match(ev.to_dict(), policy.auto_action_banks)
-        if match is not None:
-            decisions.decide_automatically(session, cid, match, policy=policy, at=now)
+            gained.setdefault(batch.target[pos], []).append(ev)
+    batch.grown = _add_evidence(session, gained)
+    _update_priorities(session, batch, [batch.cases[c] for c in old], policy)
 
 
-def _add_evidence(session: Session, gained: dict[int, list[checks.Evidence]]) -> dict[int, checks.Evidence]:
+def _add_evidence(session: Session, gained: dict[int, list[Evidence]]) -> dict[int, Evidence]:
     """Merge what new copies brought into their open cases' evidence; the cases whose evidence grew, and how."""
     grown = {}
     for chunk in chunks(sorted(gained), CHUNK):
         for cid, stored in session.execute(sa.select(Case.id, Case.evidence).where(one_of(session, Case.id, chunk))):
-            stored = stored or {}
-            before = checks.Evidence(matches=stored.get("matches") or [], text=stored.get("text"),
-                                     crisis=bool(stored.get("crisis")))
-            after = checks.merged([before, *gained[cid]])
+            before = stored or Evidence()
+            after = merged([before, *gained[cid]])
             if after != before:
                 grown[cid] = after
-    update_rows(session, Case.__table__, [{"id": cid, "evidence": ev.to_dict()} for cid, ev in sorted(grown.items())])
+    update_rows(session, Case.__table__, [{"id": cid, "evidence": ev.model_dump(mode="json")}
+                                          for cid, ev in sorted(grown.items())])
     return grown
 
 
-def _update_existing(session: Session, cases: list[sa.Row], items: list[NoticeIn], target: dict[int, int],
-                     weight, policy: CasePolicy, now: datetime, grown: dict[int, checks.Evidence]) -> None:
-    """`cases` are rows of CASE_COLUMNS, read under the lock in step 3; `grown`, evidence new copies added."""
+def _update_priorities(session: Session, batch: Batch, cases: list[sa.Row], policy: CasePolicy) -> None:
+    """`cases` are rows of CASE_COLUMNS, read under the lock in step 3."""
     if not cases:
         return
     by_case: dict[int, list[NoticeIn]] = {}
-    for pos, n in enumerate(items):
-        by_case.setdefault(target[pos], []).append(n)
+    for pos, n in enumerate(batch.items):
+        by_case.setdefault(batch.target[pos], []).append(n)
     rows = []
     for case in cases:
         members = by_case[case.id]
         source = case.source
         for n in members:
             source = priority.stronger_source(source, n.source)
-        ev = grown.get(case.id)
+        ev = batch.grown.get(case.id)
         inputs = priority.PriorityInputs(
             source=source, category=case.category, crisis=ev.crisis if ev else bool(case.crisis),
             bank_match=ev.bank_match if ev else bool(case.bank_match),
             detector_score=ev.detector_score if ev else float(case.detector_score or 0.0),
             notice_count=case.notice_count + len(members),
-            notifier_confidence=max([case.notifier_confidence] + [weight(n) for n in members]),
+            notifier_confidence=max([case.notifier_confidence] + [batch.weight(n) for n in members]),
             views=max([case.views] + [(n.content.views or 0) for n in members]))
-        order = now if any(n.source == "authority_order" for n in members) else None
-        deadline = min(utc(case.deadline), priority.deadline(inputs, utc(case.created_at), policy.service_levels_hours, order))
+        order = batch.now if any(n.source == NoticeSource.AUTHORITY_ORDER for n in members) else None
+        deadline = min(case.deadline, priority.deadline(inputs, case.created_at, policy.service_levels_hours, order))
         queue = case.queue
         if source != case.source and case.state in OPEN_STATES:
             queue = route(policy.queue_rules, policy.default_queue, category=case.category,
                           language=case.language, source=source)
         rows.append({"id": case.id, "source": source, "queue": queue, "priority": priority.priority(inputs),
                      "deadline": deadline, "notice_count": inputs.notice_count,
-                     "notifier_confidence": inputs.notifier_confidence, "views": inputs.views, "updated_at": now})
+                     "notifier_confidence": inputs.notifier_confidence, "views": inputs.views,
+                     "updated_at": batch.now})
     update_rows(session, Case.__table__, rows)
+
+
+def followups_of(batch: Batch) -> Followups:
+    """Step 9: what cannot wait: re-uploads of acted-on content (new copies joining a decided case), notices
+    on content already decided (answered with that decision), and the evidence of new and grown cases."""
+    out = Followups()
+    fresh_ids = {batch.target[ps[0]] for ps in batch.fresh}
+    copies = set(batch.new_copies)
+    for pos in batch.new_copies:
+        cid = batch.target[pos]
+        if cid in batch.acted and cid not in fresh_ids:
+            decision, content_ids, notice_ids = out.reuploads.setdefault(cid, (batch.acted[cid], [], []))
+            content_ids.append(batch.items[pos].content.id)
+            notice_ids.append(batch.notice_ids[pos])
+    for pos in range(len(batch.items)):
+        cid = batch.target[pos]
+        if cid in batch.acted and pos not in copies:
+            content_id = batch.items[pos].content.id
+            out.answered.append((batch.decision_on(cid, content_id), batch.notice_ids[pos], content_id))
+    out.evidence = [(batch.target[ps[0]], ev) for ps, ev in zip(batch.fresh, batch.fresh_evidence)]
+    out.evidence += sorted(batch.grown.items())
+    return out

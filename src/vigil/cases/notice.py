@@ -1,6 +1,8 @@
 """A notice as received (DSA Art. 16, or a TCO removal order): its fields, its checks and its receipt digest.
 
 Validation happens here, once, so the single and the batch endpoints accept exactly the same notices.
+Validation is cheap: media sent with a notice is only decoded and hashed afterwards, by `with_media_hashed`,
+which the service runs in its media pool (never on the event loop, never inside a schema).
 """
 
 from __future__ import annotations
@@ -11,16 +13,18 @@ import hashlib
 from typing import Literal
 
 import orjson
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from vigil import signals
+from vigil.errors import InvalidInput
+from vigil.schema import Strict, Trimmed
 from vigil.signals.pdq import QUALITY_FLOOR
+from vigil.vocabulary import NoticeSource
 
 MAX_TEXT_CHARS = 100_000  # a post or a comment; longer reports should send hashes or a URL
 MAX_EXPLANATION_CHARS = 10_000
 MAX_MEDIA_BASE64 = 16 * 1024 * 1024  # 12 MB of media; larger files should be hashed by the sender
 CONTENT_TYPES = ("text", "image", "video", "audio", "other")
-HASH_TYPES = ("pdq", "video_pdq", "md5", "sha256")
 
 
 def _no_surrogates(value) -> None:
@@ -43,23 +47,19 @@ def _find_surrogate(value, where: str) -> None:
             _find_surrogate(v, f"{where}.{k}" if where else str(k))
 
 
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
-
 class ContentIn(Strict):
     """The reported content: the operator's id for it, where it is, and what it is (text, hashes or both)."""
 
-    id: str = Field(min_length=1, max_length=512, description="The operator's content id.")
-    url: str | None = Field(None, max_length=4096)
+    id: Trimmed = Field(min_length=1, max_length=512, description="The operator's content id.")
+    url: Trimmed | None = Field(None, max_length=4096)
     type: Literal["text", "image", "video", "audio", "other"] | None = Field(
         None, description="Inferred from the hashes or text when not given.")
-    text: str | None = Field(None, max_length=MAX_TEXT_CHARS)
+    text: Trimmed | None = Field(None, max_length=MAX_TEXT_CHARS)
     hashes: dict[str, str] = Field(default_factory=dict, description="Signal type -> value: pdq, video_pdq, md5, sha256.")
-    media: str | None = Field(None, max_length=MAX_MEDIA_BASE64, description=(
+    media: Trimmed | None = Field(None, max_length=MAX_MEDIA_BASE64, description=(
         "The image or video itself, base64. Vigil hashes it on receipt and keeps only the hashes; sending "
         "hashes (`vigil hash`) instead saves bandwidth."))
-    uploader_id: str | None = Field(None, max_length=200, description="The uploader's account id on this service (for strikes).")
+    uploader_id: Trimmed | None = Field(None, max_length=200, description="The uploader's account id on this service (for strikes).")
     views: int | None = Field(None, ge=0, le=10**15, description="The view count, as reach.")
 
     @field_validator("hashes")
@@ -67,31 +67,12 @@ class ContentIn(Strict):
     def _known_hashes(cls, value: dict[str, str]) -> dict[str, str]:
         out = {}
         for name, v in value.items():
-            if name not in HASH_TYPES:
-                raise ValueError(f"unknown hash type {name!r}; use one of {', '.join(HASH_TYPES)}")
+            if name not in signals.REGISTRY:
+                raise ValueError(f"unknown hash type {name!r}; use one of {', '.join(signals.names())}")
             if not isinstance(v, str) or len(v) > 1_000_000:
                 raise ValueError(f"{name}: a hash is a string under 1 MB")
             out[name] = signals.get(name).validate(v)
         return out
-
-    @model_validator(mode="after")
-    def _hash_media(self) -> ContentIn:
-        if self.media is None:
-            return self
-        try:
-            data = base64.b64decode(self.media, validate=True)
-        except binascii.Error:
-            raise ValueError("media is not valid base64") from None
-        try:
-            found = signals.hash_bytes(data)
-        except signals.MediaError as e:
-            raise ValueError(f"media cannot be hashed: {e}") from None
-        for sig in reversed(found):  # for images, the whole frame's PDQ comes last (border crops first)
-            if sig.type == "pdq" and sig.quality is not None and sig.quality < QUALITY_FLOOR:
-                continue  # a flat or blank image: its PDQ would group unrelated content
-            self.hashes.setdefault(sig.type, sig.value)
-        self.media = None
-        return self
 
     def inferred_type(self) -> str:
         if self.type:
@@ -108,9 +89,9 @@ class ContentIn(Strict):
 class NotifierIn(Strict):
     """Who reports. All optional: anonymous notices are allowed. Name and email are personal data."""
 
-    id: str | None = Field(None, max_length=200, description="A stable pseudonymous id, used only to weigh accuracy.")
-    name: str | None = Field(None, max_length=200)
-    email: str | None = Field(None, max_length=320, pattern=r"^[^@\s]+@[^@\s]+$")
+    id: Trimmed | None = Field(None, max_length=200, description="A stable pseudonymous id, used only to weigh accuracy.")
+    name: Trimmed | None = Field(None, max_length=200)
+    email: Trimmed | None = Field(None, max_length=320, pattern=r"^[^@\s]+@[^@\s]+$")
 
 
 class NoticeIn(Strict):
@@ -120,30 +101,55 @@ class NoticeIn(Strict):
         _no_surrogates(data)
         return data
 
-    source: Literal["user", "trusted_flagger", "authority_order"]
+    source: NoticeSource
     content: ContentIn
-    explanation: str = Field(min_length=1, max_length=MAX_EXPLANATION_CHARS,
+    explanation: Trimmed = Field(min_length=1, max_length=MAX_EXPLANATION_CHARS,
                              description="Why the notifier considers the content illegal or against the terms.")
     good_faith: bool = Field(False, description="The notifier's statement of a bona fide belief (DSA Art. 16(2)(d)).")
     notifier: NotifierIn | None = None
-    authority: str | None = Field(None, min_length=1, max_length=200, description="Issuing authority of a removal order.")
-    order_reference: str | None = Field(None, min_length=1, max_length=200)
-    category: str | None = Field(None, max_length=64, pattern=r"^[a-z0-9_]+$")
-    language: str | None = Field(None, max_length=16, pattern=r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$")
-    idempotency_key: str | None = Field(None, min_length=1, max_length=200,
+    authority: Trimmed | None = Field(None, min_length=1, max_length=200, description="Issuing authority of a removal order.")
+    order_reference: Trimmed | None = Field(None, min_length=1, max_length=200)
+    category: Trimmed | None = Field(None, max_length=64, pattern=r"^[a-z0-9_]+$")
+    language: Trimmed | None = Field(None, max_length=16, pattern=r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$")
+    idempotency_key: Trimmed | None = Field(None, min_length=1, max_length=200,
                                         description="In a batch: the same key twice creates one notice.")
 
     @model_validator(mode="after")
     def _rules(self) -> NoticeIn:
-        if self.source == "authority_order":
+        if self.source == NoticeSource.AUTHORITY_ORDER:
             if not self.authority or not self.order_reference:
                 raise ValueError("an authority order needs 'authority' and 'order_reference'")
         elif not self.good_faith:
             raise ValueError("a notice needs 'good_faith': true, the notifier's statement that it is accurate and complete")
-        if not (self.content.text or self.content.hashes or self.content.url):
-            raise ValueError("the content needs at least one of 'text', 'hashes' or 'url' besides its id")
+        if not (self.content.text or self.content.hashes or self.content.url or self.content.media is not None):
+            raise ValueError("the content needs at least one of 'text', 'hashes', 'media' or 'url' besides its id")
         return self
 
     def digest(self) -> str:
         """SHA-256 of the notice as validated (fields in declared order): the receipt, and how a reused key is caught."""
         return hashlib.sha256(self.model_dump_json(exclude={"idempotency_key"}, exclude_none=True).encode()).hexdigest()
+
+
+def with_media_hashed(notice: NoticeIn) -> NoticeIn:
+    """The notice with its media replaced by the media's hashes (Vigil keeps hashes, never the media itself).
+
+    CPU-heavy (decoding, PDQ, video frames): callers run it in the media pool. InvalidInput names the field.
+    """
+    content = notice.content
+    if content.media is None:
+        return notice
+    try:
+        data = base64.b64decode(content.media, validate=True)
+    except binascii.Error:
+        raise InvalidInput("media is not valid base64; encode the file's bytes with standard base64",
+                           field="content.media") from None
+    try:
+        found = signals.hash_bytes(data)
+    except signals.MediaError as e:
+        raise InvalidInput(f"media cannot be hashed: {e}", code="invalid_media", field="content.media") from None
+    hashes = dict(content.hashes)
+    for sig in reversed(found):  # for images, the whole frame's PDQ comes last (border crops first)
+        if sig.type == "pdq" and sig.quality is not None and sig.quality < QUALITY_FLOOR:
+            continue  # a flat or blank image: its PDQ would group unrelated content
+        hashes.setdefault(sig.type, sig.value)
+    return notice.model_copy(update={"content": content.model_copy(update={"media": None, "hashes": hashes})})

@@ -28,16 +28,14 @@ FormatOption = Annotated[Format, typer.Option("--format", "-f", help="te_csv (Th
 
 
 def _session(db: str | None):
-    from vigil.store.db import session_scope
 
-    return session_scope(migrated(db))
+    return migrated(db).db.session()
 
 
 def _bank_errors():
-    from vigil.banks.service import BankError
-    from vigil.signals import InvalidSignal
+    from vigil.errors import VigilError
 
-    return (BankError, InvalidSignal)
+    return (VigilError,)
 
 
 @bank_app.command("create")

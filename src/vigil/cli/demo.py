@@ -3,13 +3,14 @@ demo folder, mints a one-time admin key and serves the API and console."""
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from vigil.cli.common import DbOption, fail, migrated
+from vigil.clock import now
+from vigil.runtime import Runtime
 
 DEMO_BANK = "demo"
 DEMO_DIR = Path("demo")
@@ -25,17 +26,15 @@ _DEMO_TEXTS = [
 ]
 
 
-def _seed(url: str, demo_dir: Path) -> list[str]:
+def _seed(rt: Runtime, demo_dir: Path) -> list[str]:
     """Create the demo bank and reports once; later runs leave an existing database as it is."""
     from vigil.banks import service as banks
-    from vigil.cases.intake import ingest
     from vigil.cases.notice import NoticeIn
-    from vigil.cases.policy import CasePolicy
+    from vigil.review.notices import receive
     from vigil.signals import MediaError, hash_path
-    from vigil.store.db import session_scope
 
     said: list[str] = []
-    with session_scope(url) as s:
+    with rt.db.session() as s:
         if any(b.name == DEMO_BANK for b in banks.list_banks(s)):
             return said
         banks.create_bank(s, DEMO_BANK, description="Demo bank: generated posters of a fictional group (not real content).")
@@ -58,8 +57,9 @@ def _seed(url: str, demo_dir: Path) -> list[str]:
             "content": {"id": f"upload-{path.stem}", "type": "image", "hashes": hashes},
             "explanation": "Removal order under Regulation (EU) 2021/784: branded propaganda of a listed group.",
         }))
-    with session_scope(url) as s:
-        receipts = ingest(s, notices, policy=CasePolicy())
+    with rt.db.session() as s:
+        receipts = receive(s, notices, policy=rt.policy, near_index=rt.near_index, matcher=rt.matcher,
+                           detector=rt.detector)
     said.append(f"demo reports: {sum(1 for r in receipts if not isinstance(r, Exception))} notices filed")
     return said
 
@@ -75,24 +75,23 @@ def demo(
     from vigil import keys
     from vigil.cli.media import scan_command
     from vigil.cli.service import serve
-    from vigil.store.db import session_scope
 
     if not (demo_dir / "bank.csv").is_file():
         raise fail(f"no demo data in {demo_dir}/", "run from the repository root, or pass --demo-dir")
-    url = migrated(db)
-    for line in _seed(url, demo_dir):
+    rt = migrated(db)
+    for line in _seed(rt, demo_dir):
         typer.echo(line)
     if scan:
-        scan_command(paths=[demo_dir / "scan"], bank=[DEMO_BANK], as_json=False, workers=None, db=url)
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
-    with session_scope(url) as s:
+        scan_command(paths=[demo_dir / "scan"], bank=[DEMO_BANK], as_json=False, workers=None, db=rt.db.url)
+    stamp = now().strftime("%Y%m%d-%H%M%S")
+    with rt.db.session() as s:
         new = keys.create_key(s, f"demo-admin-{stamp}", "admin")
     shown = f"[{host}]" if ":" in host else host
     typer.echo("")
     typer.echo(f"Console:   http://{shown}:{port}/console  (sign in with the admin key below)")
     typer.echo(f"API docs:  http://{shown}:{port}/docs")
     typer.echo(f"Admin key (shown once, stored only as a hash): {new.key}")
-    serve(db=url, host=host, port=port, workers=1, rate_limit=None, max_media_bytes=None, embeddings=True)
+    serve(db=rt.db.url, host=host, port=port, workers=1, rate_limit=None, max_media_bytes=None, embeddings=True)
 
 
 def register(app: typer.Typer) -> None:

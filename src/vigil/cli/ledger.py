@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import threading
 from datetime import date
 from pathlib import Path
 from typing import Annotated, Optional
@@ -13,7 +12,8 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from vigil.cli.common import DbOption, check_state, fail, migrated
+from vigil.cli.common import DbOption, check_state, fail, migrated, run_loop, settings
+from vigil.runtime import Loop
 
 ledger_app = typer.Typer(help="The tamper-evident decision ledger: verify it, publish signed checkpoints, inspect it.",
                          no_args_is_help=True)
@@ -22,7 +22,7 @@ statements_app = typer.Typer(help="Statements of reasons and their submission to
                              no_args_is_help=True)
 
 
-def _verifiers(keys: list[str]):
+def _verifiers(keys: list[str], home: Path, origin: str):
     from vigil.ledger.checkpoint import CheckpointError, Verifier, local_verifier
 
     found = []
@@ -33,7 +33,7 @@ def _verifiers(keys: list[str]):
         except CheckpointError as exc:
             raise fail(f"--key {text}: {exc}", "pass the output of `vigil ledger key`, or a file holding it")
     if not found:
-        local = local_verifier()
+        local = local_verifier(home, origin)
         if local is not None:
             found.append(local)
     return found
@@ -48,7 +48,6 @@ def verify(
 ) -> None:
     """Recompute every leaf, node, checkpoint and ledgered row; exit 1 and name what was tampered with."""
     from vigil.ledger.verify import verify as run_verify
-    from vigil.store.db import session_scope
 
     notes = []
     for path in checkpoint or []:
@@ -56,11 +55,11 @@ def verify(
             notes.append(path.read_text(encoding="utf-8"))
         except (OSError, UnicodeDecodeError) as exc:
             raise fail(f"cannot read checkpoint {path}: {exc}", "pass a file saved from `vigil ledger checkpoint -o FILE`")
-    verifiers = _verifiers(key or [])
-    url = migrated(db)
+    rt = migrated(db)
+    verifiers = _verifiers(key or [], rt.settings.home, rt.settings.ledger_origin)
     console = Console(stderr=True)
     columns = (TextColumn("{task.description:<28}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
-    with Progress(*columns, console=console, transient=as_json) as progress, session_scope(url) as s:
+    with Progress(*columns, console=console, transient=as_json) as progress, rt.db.session() as s:
         tasks: dict[str, int] = {}
 
         def tick(stage: str, done: int, total: int) -> None:
@@ -100,20 +99,14 @@ def checkpoint_cmd(
 ) -> None:
     """Sign and publish a checkpoint now (or every N seconds with --every); print the signed note."""
     from vigil.ledger import checkpoint as cp
-    from vigil.store.db import session_scope
 
-    url = migrated(db)
-    signer = cp.load_signer()
+    rt = migrated(db)
+    signer = rt.signer()
     if every is not None:
-        stop = threading.Event()
-        typer.echo(f"publishing a checkpoint every {every:g} s while the ledger grows; Ctrl-C stops", err=True)
-        try:
-            cp.publish_if_due(url, signer, 0)
-            cp.publish_periodically(url, signer, every, stop)
-        except KeyboardInterrupt:
-            stop.set()
+        run_loop(Loop("checkpoints", every, lambda: cp.publish_if_due(rt.db, signer, every) and False),
+                 f"publishing a checkpoint every {every:g} s while the ledger grows")
         return
-    with session_scope(url) as s:
+    with rt.db.session() as s:
         row = cp.publish(s, signer)
         note = row.note
     typer.echo(note, nl=False)
@@ -129,11 +122,10 @@ def show(
     """Show the ledger's size, its latest checkpoint and its newest leaves."""
     from vigil.ledger import checkpoint as cp
     from vigil.ledger import log
-    from vigil.store.db import session_scope
 
-    url = migrated(db)
+    rt = migrated(db)
     out = Console()
-    with session_scope(url) as s:
+    with rt.db.session() as s:
         size = log.size(s)
         latest = cp.latest_checkpoint(s)
         rows = log.leaves(s, max(0, size - leaves), size) if leaves else []
@@ -154,8 +146,11 @@ def show(
 def key() -> None:
     """Print the verifier key that checks this installation's checkpoint signatures (creating the key if needed)."""
     from vigil.ledger.checkpoint import load_signer
+    from vigil.runtime import make_home
 
-    typer.echo(str(load_signer().verifier))
+    s = settings()
+    make_home(s.home)
+    typer.echo(str(load_signer(s.home, s.ledger_origin).verifier))
 
 
 @report_app.command()
@@ -182,11 +177,10 @@ def transparency(
     if fmt not in report.FORMATS:
         raise fail(f"unknown format {fmt!r}", f"use one of {', '.join(report.FORMATS)}")
     from vigil.ledger import checkpoint as cp
-    from vigil.store.db import session_scope
 
-    url = migrated(db)
-    with session_scope(url) as s:
-        figures = report.compute(s, start, end, cp.publish(s, cp.load_signer()))
+    rt = migrated(db)
+    with rt.db.session() as s:
+        figures = report.compute(s, start, end, cp.publish(s, rt.signer()))
     text = report.render(figures, fmt)
     if output is None:
         typer.echo(text, nl=False)
@@ -198,30 +192,26 @@ def transparency(
 @statements_app.command()
 def submit(
     db: DbOption = None,
-    endpoint: Annotated[Optional[str], typer.Option(envvar="VIGIL_TDB_URL", help="Base URL of the Transparency Database API.")] = None,
+    endpoint: Annotated[Optional[str], typer.Option(help="Base URL of the Transparency Database API. Default: VIGIL_TDB_URL.")] = None,
     token_env: Annotated[str, typer.Option(help="Name of the environment variable that holds the Bearer token.")] = "VIGIL_TDB_TOKEN",
     every: Annotated[Optional[float], typer.Option(min=1.0, help="Keep running and drain the outbox every SECONDS.")] = None,
 ) -> None:
     """Send every pending statement that is due, in batches of up to 100; exit 1 if any failed."""
-    import logging
     import os
 
-    from vigil.transparency.submit import SubmitError, config, submit_pending, submit_periodically
+    from vigil.transparency.submit import Submission, SubmitError, config, submit_pending
 
+    rt = migrated(db)
     try:
-        base, token = config(endpoint, os.environ.get(token_env))
+        base, token = config(endpoint or rt.settings.tdb_url, os.environ.get(token_env))
     except SubmitError as exc:
         raise fail(str(exc), f"e.g. export VIGIL_TDB_URL=https://transparency.dsa.ec.europa.eu {token_env}=...")
-    url = migrated(db)
     if every is not None:
-        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
-        typer.echo(f"submitting due statements every {every:g} s; Ctrl-C stops", err=True)
-        try:
-            submit_periodically(url, base, token, every, threading.Event())
-        except KeyboardInterrupt:
-            pass
+        submission = Submission(rt.db, base, token)
+        run_loop(Loop("statements", every, submission, close=submission.close),
+                 f"submitting due statements every {every:g} s")
         return
-    result = submit_pending(url, base, token)
+    result = submit_pending(rt.db, base, token)
     typer.echo(f"submitted {result.submitted}, failed {result.failed}, to retry later {result.retrying}")
     for error in result.errors:
         typer.echo(f"  failed: {error}", err=True)
@@ -238,11 +228,10 @@ def list_statements(
     """List statements of reasons with their submission state."""
     import sqlalchemy as sa
 
-    from vigil.store.db import session_scope
     from vigil.store.statements import STATES, Statement
 
     check_state(state, STATES)
-    with session_scope(migrated(db)) as s:
+    with migrated(db).db.session() as s:
         query = sa.select(Statement).order_by(Statement.id.desc()).limit(limit)
         if state:
             query = query.where(Statement.state == state)

@@ -9,7 +9,9 @@ from typing import Annotated, Iterator, Optional
 
 import typer
 
-from vigil.cli.common import DbOption, fail
+from vigil.cli.common import DbOption, fail, settings
+from vigil.runtime import Runtime
+from vigil.settings import Settings
 
 SINGLE_THREADED_ENV = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 """Each scan worker hashes on one core: BLAS thread pools inside workers would fight over the same cores."""
@@ -27,22 +29,24 @@ def hash_file(path: str) -> tuple[str, list, str | None]:
         return path, [], f"could not hash this file ({type(e).__name__}: {e})"
 
 
-_worker_matcher = None
-_worker_banks: list[str] | None = None
+class ScanWorker:
+    """What one scan worker process holds: its own runtime (so matching runs on every core beside hashing, not in
+    the parent) and the banks to match. Set once by `_init_worker` in each worker process of the pool."""
+
+    runtime: Runtime | None = None
+    banks: list[str] | None = None
 
 
-def _init_worker(db_url: str, banks: list[str] | None) -> None:
-    """Each scan worker holds its own Matcher, so matching runs on every core beside hashing, not in the parent."""
-    global _worker_matcher, _worker_banks
-    from vigil.match import Matcher
-
-    _worker_matcher, _worker_banks = Matcher(db_url), banks
+def _init_worker(settings: Settings, banks: list[str] | None) -> None:
+    os.environ.update(SINGLE_THREADED_ENV)  # this worker process's own BLAS pools, before numpy loads
+    ScanWorker.runtime, ScanWorker.banks = Runtime.build(settings), banks
 
 
 def scan_file(path: str) -> tuple[str, list, list, str | None]:
     """(path, signals, matches, error) for one file, in a scan worker."""
     name, found, error = hash_file(path)
-    matches = _worker_matcher.match(found, _worker_banks) if found else []
+    assert ScanWorker.runtime is not None, "scan_file runs in a worker started by _init_worker"
+    matches = ScanWorker.runtime.matcher.match(found, ScanWorker.banks) if found else []
     return name, found, matches, error
 
 
@@ -91,14 +95,19 @@ def hash_command(
 ) -> None:
     """Print each file's signals: PDQ (with quality) for images, video PDQ for videos, md5 and sha256 for all.
 
-    The content decides which signals apply, never the file name. A file that cannot be hashed gets an error and the others are still hashed.
+    The content decides which signals apply, never the file name. A file that cannot be hashed gets an error and the
+    others are still hashed. The exit status is 1 when no file could be hashed.
     """
     from rich.console import Console
 
     _check_paths(files)
-    out, err = Console(soft_wrap=True, highlight=False), Console(stderr=True, soft_wrap=True, highlight=False)
+    out = Console(soft_wrap=True, highlight=False, emoji=False)
+    err = Console(stderr=True, soft_wrap=True, highlight=False, emoji=False)
+    failed = total = 0
     for path in walk(files):
         name, found, error = hash_file(str(path))
+        total += 1
+        failed += error is not None
         if as_json:
             typer.echo(json.dumps({"path": name, "signals": [_signal_dict(s) for s in found], "error": error}))
             continue
@@ -109,6 +118,8 @@ def hash_command(
         for s in found:
             quality = "" if s.quality is None else f"  quality {s.quality}"
             out.print(f"  {s.type:<9} {_display_value(s.value)}{quality}")
+    if total and failed == total:
+        raise typer.Exit(1)
 
 
 def scan_command(
@@ -128,32 +139,27 @@ def scan_command(
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from vigil.banks.service import UnknownBank
-    from vigil.config import database_url
-    from vigil.match import Matcher
-    from vigil.store.db import upgrade
-
     from sqlalchemy.exc import SQLAlchemyError
 
+    from vigil.banks.service import UnknownBank
+
     _check_paths(paths)
-    url = database_url(db)
     try:
-        upgrade(url)
-        Matcher(url).match([], bank or None)  # names unknown banks now, before any worker starts
+        rt = Runtime.build(settings(db), migrate=True)
+        rt.matcher.match([], bank or None)  # names unknown banks now, before any worker starts
     except UnknownBank as e:
         raise fail(str(e).split(";")[0], "create or import the bank first (`vigil bank create NAME`, `vigil bank import`), or check the name with `vigil bank list`")
     except (SQLAlchemyError, OSError) as e:
         raise fail(f"cannot use the database: {type(e).__name__}: {str(e).splitlines()[0]}", "check --db or VIGIL_DATABASE_URL")
     files = [str(p) for p in walk(paths)]
     workers = workers or os.cpu_count() or 1
-    err = Console(stderr=True)
-    out = Console(soft_wrap=True, highlight=False)
+    err = Console(stderr=True, emoji=False)
+    out = Console(soft_wrap=True, highlight=False, emoji=False)
     summary = {"files": 0, "matched": 0, "errors": 0}
     report: list[tuple[str, list, str | None]] = []
-    os.environ.update(SINGLE_THREADED_ENV)
     progress = Progress(TextColumn("scanning"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=err, transient=as_json)
     with progress, ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn"),
-                                       initializer=_init_worker, initargs=(url, bank or None)) as pool:
+                                       initializer=_init_worker, initargs=(rt.settings, bank or None)) as pool:
         task = progress.add_task("scan", total=len(files))
         for name, found, matches, error in pool.map(scan_file, files, chunksize=4):
             summary["files"] += 1

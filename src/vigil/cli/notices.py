@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import signal
-import threading
 from typing import Annotated, Optional
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from vigil.cli.common import DbOption, check_state, migrated
+from vigil.cli.common import DbOption, check_state, migrated, run_loop
+from vigil.runtime import Loop
 
 outbox_app = typer.Typer(help="The webhook outbox: actions, restores and notifications to the platform.", no_args_is_help=True)
 cases_app = typer.Typer(help="Cases: notices grouped by content, in priority order.", no_args_is_help=True)
@@ -32,23 +31,22 @@ def deliver(
 
     from vigil import outbox
 
-    url = migrated(db)
+    rt = migrated(db)
+    webhook = rt.webhook()
     if once:
         total = {"delivered": 0, "retry": 0, "dead": 0, "waiting": 0}
         with httpx.Client(timeout=outbox.TIMEOUT_SECONDS) as client:
             while True:
-                counts = outbox.deliver_due(url, client, batch)
+                counts = outbox.deliver_due(rt.db, client, webhook, batch)
                 for k, v in counts.items():
                     total[k] += v
                 if not any(counts.values()):
                     break
         typer.echo(", ".join(f"{k}: {v}" for k, v in total.items()))
         return
-    stop = threading.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: stop.set())
-    typer.echo(f"delivering webhooks to {outbox.configured_url() or '(no VIGIL_WEBHOOK_URL set: messages wait)'}; Ctrl-C stops")
-    outbox.run_worker(url, stop, poll_seconds=poll, batch=batch)
+    delivery = outbox.Delivery(rt.db, webhook, batch)
+    run_loop(Loop("outbox", poll, delivery, close=delivery.close),
+             f"delivering webhooks to {webhook.url or '(no VIGIL_WEBHOOK_URL set: messages wait)'}")
 
 
 @outbox_app.command("list")
@@ -62,10 +60,9 @@ def list_outbox(
 
     from vigil import outbox
     from vigil.store.cases import OutboxMessage
-    from vigil.store.db import session_scope
 
     check_state(state, outbox.STATES)
-    with session_scope(migrated(db)) as s:
+    with migrated(db).db.session() as s:
         counts = dict(s.execute(sa.select(OutboxMessage.state, sa.func.count()).group_by(OutboxMessage.state)).all())
         q = sa.select(OutboxMessage).order_by(OutboxMessage.id.desc()).limit(limit)
         if state:
@@ -87,10 +84,10 @@ def list_cases(
 ) -> None:
     """Cases in priority order, with deadlines and the time left."""
     from vigil.cases import queue as q
-    from vigil.store.db import session_scope
+    from vigil.vocabulary import CaseState
 
-    check_state(state, q.STATES)
-    with session_scope(migrated(db)) as s:
+    check_state(state, list(CaseState))
+    with migrated(db).db.session() as s:
         rows = q.list_cases(s, queue=queue, state=state, limit=limit)
     table = Table("id", "priority", "source", "queue", "state", "notices", "deadline", "time left")
     for c in rows:
@@ -107,7 +104,8 @@ def purge(db: DbOption = None) -> None:
     clear notifiers' contact details on cases decided longer ago than the retention period."""
     from vigil.review.retention import sweep
 
-    total, forgotten = sweep(migrated(db))
+    rt = migrated(db)
+    total, forgotten = sweep(rt.db, rt.policy)
     typer.echo(f"purged {total} copies; cleared the contact details of {forgotten} notices")
 
 

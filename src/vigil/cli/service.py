@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 from typing import Annotated, Optional
 
 import typer
@@ -21,41 +20,36 @@ def serve(
     db: DbOption = None,
     host: Annotated[str, typer.Option(help="Interface to listen on. The default, loopback, keeps the service private to this machine.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(min=0, max=65535, help="TCP port.")] = 8000,
-    workers: Annotated[int, typer.Option(min=1, max=64, help="Worker processes. Each holds its own match index; bank changes reach all within 1 s.")] = 1,
-    rate_limit: Annotated[Optional[str], typer.Option(help="Requests per key and worker: '100/s' (the default), '6000/min', or 'off'. Env: VIGIL_RATE_LIMIT.")] = None,
+    workers: Annotated[int, typer.Option(min=1, max=64, help="Worker processes, each with its own listening socket (the kernel spreads connections) and match index; bank changes reach all within 1 s.")] = 1,
+    rate_limit: Annotated[Optional[str], typer.Option(help="Requests per key and worker: '2000/s' (the default), '6000/min', or 'off'. Env: VIGIL_RATE_LIMIT.")] = None,
     max_media_bytes: Annotated[Optional[int], typer.Option(min=1, help="Largest media accepted, in bytes (default 50 MB). Env: VIGIL_MAX_MEDIA_BYTES.")] = None,
     embeddings: Annotated[bool, typer.Option(help="Let text detection use sentence embeddings where the lexicon leaves doubt. Env: VIGIL_TEXT_EMBEDDINGS=off.")] = True,
 ) -> None:
-    """Run the HTTP API (and console) under uvicorn, after bringing the database schema up to date."""
-    import uvicorn
+    """Run the HTTP API (and console), after bringing the database schema up to date. Every setting is read from
+    VIGIL_* variables (README), with these options on top; SIGTERM or Ctrl-C stops every worker."""
+    from vigil import keys, server
 
-    from vigil.api.app import MAX_MEDIA_ENV, RATE_LIMIT_ENV, TEXT_EMBEDDINGS_ENV
-    from vigil.api.auth import RateLimit
-    from vigil.config import DATABASE_ENV
-    from vigil.store.db import session_scope
-
+    overrides: dict = {}
     if rate_limit is not None:
-        try:
-            RateLimit.parse(rate_limit)
-        except ValueError as e:
-            raise fail(str(e), "use e.g. --rate-limit 100/s, --rate-limit 6000/min or --rate-limit off")
-        os.environ[RATE_LIMIT_ENV] = rate_limit
+        overrides["rate_limit"] = rate_limit
     if max_media_bytes is not None:
-        os.environ[MAX_MEDIA_ENV] = str(max_media_bytes)
+        overrides["max_media_bytes"] = max_media_bytes
     if not embeddings:
-        os.environ[TEXT_EMBEDDINGS_ENV] = "off"
-    url = migrated(db)
-    from vigil import keys
-
-    with session_scope(url) as s:
+        overrides["text_embeddings"] = False
+    rt = migrated(db, **overrides)
+    with rt.db.session() as s:
         live = [k for k in keys.list_keys(s) if k.revoked_at is None]
-    os.environ[DATABASE_ENV] = url
+    settings = rt.settings.model_copy(update={"database_url": rt.db.url})
+    rt.close()
     shown = f"[{host}]" if ":" in host else host
     typer.echo(f"Vigil {'with ' + str(workers) + ' workers ' if workers > 1 else ''}serving on http://{shown}:{port}  (API docs: http://{shown}:{port}/docs)")
     if not live:
         typer.echo("No API keys exist yet: create one with `vigil keys create --role admin --name NAME`.", err=True)
-    uvicorn.run("vigil.api.app:app_from_env", factory=True, host=host, port=port, workers=workers,
-                log_level="warning", access_log=False)
+    try:
+        server.listen(host, port).close()  # a taken port is a clear error here, not N workers failing one by one
+    except OSError as e:
+        raise fail(f"cannot listen on {shown}:{port}: {e.strerror or e}", "pick another --port, or stop what uses it")
+    server.serve(settings, host, port, workers)
 
 
 @keys_app.command("create")
@@ -66,10 +60,9 @@ def create(
 ) -> None:
     """Mint a key. It is printed once, on the last line, and only its hash is stored."""
     from vigil import keys
-    from vigil.store.db import session_scope
 
     try:
-        with session_scope(migrated(db)) as s:
+        with migrated(db).db.session() as s:
             new = keys.create_key(s, name, role)
             key_id = new.row.id
     except keys.ApiKeyError as e:
@@ -85,9 +78,8 @@ def list_(
 ) -> None:
     """Show every key: id, name, role, its first characters, and when it was created, last used and revoked."""
     from vigil import keys
-    from vigil.store.db import session_scope
 
-    with session_scope(migrated(db)) as s:
+    with migrated(db).db.session() as s:
         rows = [
             {"id": k.id, "name": k.name, "role": k.role, "prefix": k.prefix,
              "created_at": _iso(k.created_at), "last_used_at": _iso(k.last_used_at), "revoked_at": _iso(k.revoked_at)}
@@ -113,10 +105,9 @@ def revoke(
 ) -> None:
     """Revoke a key. Every worker refuses it within a second."""
     from vigil import keys
-    from vigil.store.db import session_scope
 
     try:
-        with session_scope(migrated(db)) as s:
+        with migrated(db).db.session() as s:
             row = keys.revoke_key(s, key)
             key_id, name = row.id, row.name
     except keys.ApiKeyError as e:

@@ -1,5 +1,16 @@
-"""Reviewer web console, served by `vigil serve` under /console.
+"""The reviewer console under /console: server-rendered pages over the same service functions as the API."""
 
-Sign in with a key from `vigil keys create --role reviewer --name NAME`; the role decides the pages.
-Pages are rendered on the server (templates/); static/console.js only adds live countdowns and keys.
-"""
+from __future__ import annotations
+
+from fastapi import APIRouter, FastAPI
+
+from vigil.console.pages import account, appeals, banks, cases, dashboard
+
+
+def install(app: FastAPI) -> None:
+    """Mount the console's pages on `app`, with the state they keep (the dashboard's figures cache)."""
+    app.state.dashboard_figures = dashboard.FiguresCache()
+    router = APIRouter()
+    for page in (account, cases, appeals, banks, dashboard):
+        router.include_router(page.router)
+    app.include_router(router)

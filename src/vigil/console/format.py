@@ -5,19 +5,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from vigil.cases.priority import TCO_REMOVAL_DEADLINE
+from vigil.clock import now
+from vigil.policy.priority import TCO_REMOVAL_DEADLINE
+from vigil.vocabulary import NoticeSource
+
+__all__ = ["URGENT_WITHIN", "now"]
 
 # An authority order with less than its whole TCO deadline (one hour) left is shown as urgent.
 URGENT_WITHIN = TCO_REMOVAL_DEADLINE
 
 
-def now() -> datetime:
-    return datetime.now(timezone.utc)
-
-
 def as_utc(moment: datetime) -> datetime:
-    """SQLite hands back naive datetimes; Vigil stores UTC, so naive means UTC."""
-    return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment.astimezone(timezone.utc)
+    """The same instant in UTC (moments parsed from text may carry another offset)."""
+    return moment.astimezone(timezone.utc)
 
 
 def time_left(deadline: datetime, now: datetime) -> str:
@@ -40,7 +40,7 @@ def time_left(deadline: datetime, now: datetime) -> str:
 
 
 def is_urgent(source: str, deadline: datetime, now: datetime) -> bool:
-    return source == "authority_order" and as_utc(deadline) - as_utc(now) < URGENT_WITHIN
+    return source == NoticeSource.AUTHORITY_ORDER and as_utc(deadline) - as_utc(now) < URGENT_WITHIN
 
 
 @dataclass(frozen=True)

@@ -15,8 +15,7 @@ from sqlalchemy.orm import Session
 from vigil.cases.queue import queue_order
 from vigil.store.cases import Case
 from vigil.store.keys import ApiKey
-
-OPEN_STATES = ("open", "claimed")
+from vigil.vocabulary import OPEN_STATES
 FILTERS = ("queue", "language", "source", "category")
 
 
@@ -96,4 +95,5 @@ def evidence_of(s: Session, case_ids: list[int]) -> dict[int, dict]:
     """Case id -> its evidence, for the queue's at-a-glance column (the queue listing leaves evidence out)."""
     if not case_ids:
         return {}
-    return dict(s.execute(sa.select(Case.id, Case.evidence).where(Case.id.in_(case_ids))).all())
+    rows = s.execute(sa.select(Case.id, Case.evidence).where(Case.id.in_(case_ids))).all()
+    return {cid: ev.model_dump(mode="json") for cid, ev in rows}

@@ -11,12 +11,13 @@ import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from vigil import keys as keystore
+from vigil.clock import now
 from vigil.roles import Permission, Role, allows
 from vigil.store.console import ConsoleSession, ReviewerPreference
 from vigil.store.keys import ApiKey
@@ -39,6 +40,9 @@ class Reviewer:
     csrf_token: str
     blur_media: bool
     greyscale_media: bool
+    session_hash: str = ""
+    flash: str | None = None
+    """The status message left by the previous post, shown once on this page."""
 
     def can(self, permission: Permission) -> bool:
         return allows(self.role, permission)
@@ -59,10 +63,6 @@ def tokens_match(expected: str | None, given: str | None) -> bool:
     return hmac.compare_digest(expected.encode(), given.encode("utf-8", "surrogatepass"))
 
 
-def now() -> datetime:
-    return datetime.now(timezone.utc)
-
-
 def sign_in(s: Session, api_key: str) -> str | None:
     """A new session token for a live API key, or None if the key is unknown or revoked."""
     row = keystore.lookup(s, api_key.strip())
@@ -80,19 +80,29 @@ def reviewer_for(s: Session, token: str | None) -> Reviewer | None:
     """The reviewer signed in with this session token, or None (no, expired, or revoked-key session)."""
     if not token or len(token) > 200:
         return None
+    digest = token_hash(token)
     row = s.execute(
-        sa.select(ConsoleSession.csrf_token, ApiKey.id, ApiKey.name, ApiKey.role,
+        sa.select(ConsoleSession.csrf_token, ConsoleSession.flash, ApiKey.id, ApiKey.name, ApiKey.role,
                   ReviewerPreference.blur_media, ReviewerPreference.greyscale_media)
         .join(ApiKey, ApiKey.id == ConsoleSession.key_id)
         .outerjoin(ReviewerPreference, ReviewerPreference.key_id == ApiKey.id)
-        .where(ConsoleSession.token_hash == token_hash(token), ConsoleSession.expires_at > now(),
+        .where(ConsoleSession.token_hash == digest, ConsoleSession.expires_at > now(),
                ApiKey.revoked_at.is_(None))
     ).first()
     if row is None:
         return None
-    csrf, key_id, name, role, blur, grey = row
+    csrf, flash, key_id, name, role, blur, grey = row
+    if flash is not None:  # shown once: this page takes it
+        s.execute(sa.update(ConsoleSession).where(ConsoleSession.token_hash == digest).values(flash=None))
     return Reviewer(key_id=key_id, name=name, role=Role(role), csrf_token=csrf,
-                    blur_media=True if blur is None else blur, greyscale_media=True if grey is None else grey)
+                    blur_media=True if blur is None else blur, greyscale_media=True if grey is None else grey,
+                    session_hash=digest, flash=flash)
+
+
+def set_flash(s: Session, reviewer: Reviewer, message: str) -> None:
+    """Leave `message` for the reviewer's next page."""
+    s.execute(sa.update(ConsoleSession).where(ConsoleSession.token_hash == reviewer.session_hash)
+              .values(flash=message[:500]))
 
 
 def sign_out(s: Session, token: str | None) -> None:

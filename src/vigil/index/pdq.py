@@ -17,7 +17,6 @@ tables from a snapshot while queries go on; changes made meanwhile are replayed 
 from __future__ import annotations
 
 import json
-import os
 import threading
 from functools import lru_cache
 from itertools import combinations
@@ -26,8 +25,6 @@ from pathlib import Path
 from typing import Iterable, Sequence
 
 import numpy as np
-
-from vigil.signals.pdq import PDQ_THRESHOLD
 
 HASH_BITS = 256
 WORDS = HASH_BITS // 64
@@ -44,8 +41,9 @@ _PROBE_COST = 1.0
 _CANDIDATE_COST = 1.6
 _SCAN_COST = 0.15
 _QUERY_OVERHEAD = 1500
-# Layouts are tuned for PDQ's match threshold; other thresholds stay exact, only the cost differs.
-_TUNE_THRESHOLD = PDQ_THRESHOLD
+# Layouts are tuned for PDQ's match threshold, 31 (PDQ hashing paper; vigil.signals.pdq.PDQ_THRESHOLD); other
+# thresholds stay exact, only the cost differs.
+_TUNE_THRESHOLD = 31
 # Entries kept in the brute-force delta before it is merged into the tables.
 _DELTA_MIN = 1 << 14
 # Queries vectorised together while cheap ones dominate; past this estimated cost per query (about
@@ -401,6 +399,16 @@ class PDQIndex:
 
     # --- queries -------------------------------------------------------------------------------
 
+    def search(self, values: Sequence[str], threshold: int) -> dict[int, int]:
+        """Entry id -> its smallest distance to any of `values`, for live entries within `threshold` (the
+        SignalIndex contract: `values` are one signal's hash and its variants, such as rotations)."""
+        best: dict[int, int] = {}
+        for ids, dists in self.query_many(values, threshold):
+            for entry_id, d in zip(ids.tolist(), dists.tolist()):
+                if d < best.get(entry_id, HASH_BITS + 1):
+                    best[entry_id] = d
+        return best
+
     def query(self, value: str, threshold: int) -> tuple[np.ndarray, np.ndarray]:
         """(entry ids, distances) of live entries within `threshold` of `value`, ordered by distance."""
         return self.query_many([value], threshold)[0]
@@ -457,24 +465,18 @@ class PDQIndex:
     # --- persistence ---------------------------------------------------------------------------
 
     def save(self, folder: str | Path) -> None:
-        """Write the index as plain .npy files (no pickle) into `folder`, atomically replacing it."""
+        """Write the index as plain .npy files (no pickle) into `folder` (created if missing, files replaced).
+
+        Publishing a saved index for other processes (replacing an older one atomically) is the caller's
+        business: vigil.match writes each snapshot into a new folder and renames a link over the old one.
+        """
         self._adopt_merge(wait=True)
         if self._delta_n or self._dead:
             self.merge()
         folder = Path(folder)
-        tmp = folder.with_name(folder.name + ".tmp")
-        tmp.mkdir(parents=True, exist_ok=True)
-        self._tables.save(tmp)
-        (tmp / "meta.json").write_text(json.dumps({"format": FORMAT_VERSION, "widths": list(self._tables.widths), "n": self._tables.n}))
-        if folder.exists():
-            old = folder.with_name(folder.name + ".old")
-            os.replace(folder, old)
-            os.replace(tmp, folder)
-            for f in old.iterdir():
-                f.unlink()
-            old.rmdir()
-        else:
-            os.replace(tmp, folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        self._tables.save(folder)
+        (folder / "meta.json").write_text(json.dumps({"format": FORMAT_VERSION, "widths": list(self._tables.widths), "n": self._tables.n}))
 
     @classmethod
     def load(cls, folder: str | Path) -> PDQIndex:

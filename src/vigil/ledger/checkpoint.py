@@ -19,9 +19,8 @@ from __future__ import annotations
 import base64
 import hashlib
 import os
-import threading
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -30,21 +29,19 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from sqlalchemy.orm import Session
 
-from vigil.config import home_dir
+from vigil.clock import now
+from vigil.errors import InvalidInput
 from vigil.ledger import log
-from vigil.store.db import session_scope
+from vigil.store.db import Database
 from vigil.store.ledger import LedgerCheckpoint
 
-ORIGIN_ENV = "VIGIL_LEDGER_ORIGIN"
 DEFAULT_ORIGIN = "vigil.local/ledger"
 KEY_FILE = "ledger-signing-key.pem"
 ALG_ED25519 = b"\x01"  # signed-note signature type for Ed25519 (c2sp.org/signed-note)
 SIGNATURE_PREFIX = "\u2014 "  # an em dash and a space start every signature line
-DEFAULT_INTERVAL = 60.0  # seconds between periodic checkpoints
-INTERVAL_ENV = "VIGIL_CHECKPOINT_INTERVAL"
 
 
-class CheckpointError(ValueError):
+class CheckpointError(InvalidInput):
     """A note that is malformed, or not signed by a trusted key."""
 
 
@@ -105,15 +102,11 @@ class Signer:
         return f"{body}\n{SIGNATURE_PREFIX}{self.name} {base64.b64encode(sig).decode()}\n"
 
 
-def key_path(home: Path | None = None) -> Path:
-    return (home or home_dir()) / KEY_FILE
+def key_path(home: Path) -> Path:
+    return home / KEY_FILE
 
 
-def origin() -> str:
-    return os.environ.get(ORIGIN_ENV, DEFAULT_ORIGIN)
-
-
-def load_signer(home: Path | None = None, name: str | None = None, create: bool = True) -> Signer:
+def load_signer(home: Path, name: str = DEFAULT_ORIGIN, create: bool = True) -> Signer:
     """The ledger's signing key, generated on first use as a 0600 file outside the database."""
     path = key_path(home)
     if not path.exists():
@@ -140,14 +133,14 @@ def load_signer(home: Path | None = None, name: str | None = None, create: bool 
         raise CheckpointError(f"{path} is not a readable private key ({exc}); restore it from backup") from exc
     if not isinstance(key, Ed25519PrivateKey):
         raise CheckpointError(f"{path} does not hold an Ed25519 private key")
-    return Signer(name or origin(), key)
+    return Signer(name, key)
 
 
-def local_verifier(home: Path | None = None) -> Verifier | None:
+def local_verifier(home: Path, name: str = DEFAULT_ORIGIN) -> Verifier | None:
     """The verifier key of this installation's signing key, if it exists."""
     if not key_path(home).exists():
         return None
-    return load_signer(home, create=False).verifier
+    return load_signer(home, name, create=False).verifier
 
 
 @dataclass(frozen=True)
@@ -217,7 +210,7 @@ def publish(session: Session, signer: Signer) -> LedgerCheckpoint:
         return latest
     root = frontier.root()
     row = LedgerCheckpoint(tree_size=frontier.size, root_hash=root, note=signer.sign(body(signer.name, frontier.size, root)),
-                           key_name=signer.name, created_at=datetime.now(timezone.utc))
+                           key_name=signer.name, created_at=now())
     session.add(row)
     session.flush()
     return row
@@ -227,47 +220,22 @@ def latest_checkpoint(session: Session) -> LedgerCheckpoint | None:
     return session.scalars(sa.select(LedgerCheckpoint).order_by(LedgerCheckpoint.tree_size.desc()).limit(1)).first()
 
 
-def publish_if_due(db_url: str, signer: Signer | None, interval: float = DEFAULT_INTERVAL) -> LedgerCheckpoint | None:
+def publish_if_due(db: Database, signer: Signer | None, interval: float, *, home: Path | None = None,
+                   name: str = DEFAULT_ORIGIN) -> LedgerCheckpoint | None:
     """Publish when the ledger grew and the last checkpoint is older than `interval` seconds.
 
-    `signer=None` loads the key only when there is something to sign.
+    `signer=None` loads the key from `home` only when there is something to sign (the service runs this
+    every `checkpoint_interval` seconds, vigil.runtime).
     """
-    with session_scope(db_url) as s:
+    with db.session() as s:
         size = log.size(s)
         latest = latest_checkpoint(s)
         if size == 0 or (latest is not None and latest.tree_size == size):
             return None
-        if latest is not None:
-            created = latest.created_at if latest.created_at.tzinfo else latest.created_at.replace(tzinfo=timezone.utc)
-            if datetime.now(timezone.utc) - created < timedelta(seconds=interval):
-                return None
-        return publish(s, signer or load_signer())
-
-
-def publish_periodically(db_url: str, signer: Signer | None, interval: float, stop: threading.Event) -> None:
-    """Until `stop` is set, publish whenever a checkpoint is due (first check after one interval)."""
-    while not stop.wait(interval):
-        publish_if_due(db_url, signer, interval)
-
-
-def interval_from_env() -> float | None:
-    """Seconds between periodic checkpoints in the service (VIGIL_CHECKPOINT_INTERVAL; 0 or 'off' disables)."""
-    text = os.environ.get(INTERVAL_ENV, str(DEFAULT_INTERVAL)).strip().lower()
-    if text in ("off", "0", ""):
-        return None
-    try:
-        value = float(text)
-    except ValueError:
-        raise CheckpointError(f"{INTERVAL_ENV}={text!r} is not a number of seconds (or 'off')") from None
-    if value <= 0:
-        return None
-    return value
-
-
-def start_publisher(db_url: str, interval: float = DEFAULT_INTERVAL) -> tuple[threading.Thread, threading.Event]:
-    """Publish periodically from a daemon thread; set the returned event to stop it."""
-    stop = threading.Event()
-    thread = threading.Thread(target=publish_periodically, args=(db_url, None, interval, stop),
-                              name="vigil-checkpoints", daemon=True)
-    thread.start()
-    return thread, stop
+        if latest is not None and now() - latest.created_at < timedelta(seconds=interval):
+            return None
+        if signer is None:
+            if home is None:
+                raise CheckpointError("no signer and no home folder to load the signing key from")
+            signer = load_signer(home, name)
+        return publish(s, signer)

@@ -1,15 +1,16 @@
 """The append-only decision log: appending leaves inside the caller's transaction, and reading the tree back.
 
-A leaf is the canonical JSON of a ledgered row: {"kind", "table", "row": {the class's __ledger_fields__}},
-sorted keys, UTF-8, no whitespace. The row's fields sit under "row" so that a field called "kind" or
+A leaf is the RFC 8785 canonical JSON (vigil.canonical) of a ledgered row: {"kind", "table", "row": {the
+class's __ledger_fields__}}, UTF-8. The row's fields sit under "row" so that a field called "kind" or
 "table" cannot collide with the envelope. Only content ids and facts about content belong there.
+Database values that JSON has no type for are written as text first (`plain`): datetimes as UTC
+"YYYY-MM-DDTHH:MM:SS.ffffffZ", dates in ISO form, enums by value, bytes in hex.
 """
 
 from __future__ import annotations
 
 import enum
 import hashlib
-import json
 import uuid
 from datetime import date, datetime, timezone
 from decimal import Decimal
@@ -19,7 +20,12 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from vigil import canonical
+from vigil.clock import now
+from vigil.errors import InvalidInput
 from vigil.ledger import merkle
+from vigil.store.bulk import chunks
+from vigil.store.db import is_postgres
 from vigil.store.ledger import HEAD_ID, LedgerHead, LedgerLeaf, LedgerNode
 
 KINDS = frozenset({"decision", "appeal_decision", "automated_action", "bank_change", "disclosure"})
@@ -35,12 +41,24 @@ _leaves = LedgerLeaf.__table__
 _nodes = LedgerNode.__table__
 
 
-class LedgerError(ValueError):
-    """A row or record that cannot be ledgered, with the reason."""
+class LedgerError(InvalidInput):
+    """A row or record that cannot be ledgered, or a proof that cannot be made, with the reason."""
+
+    code = "invalid_ledger_request"
 
 
-def _json_default(value: Any) -> Any:
-    """The JSON form of what a database column can hand back beyond JSON's own types."""
+def plain(value: Any) -> Any:
+    """`value` with what a database column can hand back beyond JSON's own types written as text."""
+    if isinstance(value, dict):
+        return {k: plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [plain(v) for v in value]
+    if value is None or isinstance(value, (str, int, float, bool)) and not isinstance(value, enum.Enum):
+        return value
+    return _text_of(value)
+
+
+def _text_of(value: Any) -> Any:
     if isinstance(value, datetime):
         if value.tzinfo is not None:
             value = value.astimezone(timezone.utc).replace(tzinfo=None)
@@ -48,7 +66,7 @@ def _json_default(value: Any) -> Any:
     if isinstance(value, date):
         return value.isoformat()
     if isinstance(value, enum.Enum):
-        return value.value
+        return plain(value.value)
     if isinstance(value, (Decimal, uuid.UUID)):
         return str(value)
     if isinstance(value, bytes):
@@ -56,19 +74,11 @@ def _json_default(value: Any) -> Any:
     raise LedgerError(f"cannot ledger a {type(value).__name__}")
 
 
-_ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False,
-                            default=_json_default)
-
-
 def canonical_json(record: dict) -> str:
-    """Sorted keys, no whitespace, UTF-8 text, UTC timestamps: the same text from SQLite and PostgreSQL."""
+    """The leaf text of a record: RFC 8785 over `plain(record)`, the same text from SQLite and PostgreSQL."""
     try:
-        return _ENCODER.encode(record)
-    except ValueError as exc:  # NaN or infinity
-        if isinstance(exc, LedgerError):
-            raise
-        raise LedgerError(f"a value has no JSON form ({exc})") from exc
-    except TypeError as exc:  # keys of mixed types
+        return canonical.dumps(plain(record))
+    except canonical.CanonicalError as exc:
         raise LedgerError(f"the record cannot be written as canonical JSON ({exc})") from exc
 
 
@@ -140,14 +150,14 @@ def append_many(session: Session, items: Iterable[tuple[str, str, str, dict]]) -
     if not prepared:
         return []
     frontier = lock_head(session)
-    now = datetime.now(timezone.utc)
+    at = now()
     leaves, nodes, indexes = [], [], []
     for kind, ref_table, ref_id, data, leaf in prepared:
         idx = frontier.size
         for level, node_idx, h in frontier.append(leaf):
             nodes.append({"level": level, "idx": node_idx, "hash": h})
         leaves.append({"idx": idx, "kind": kind, "ref_table": ref_table, "ref_id": ref_id,
-                       "data": data, "leaf_hash": leaf, "created_at": now})
+                       "data": data, "leaf_hash": leaf, "created_at": at})
         indexes.append(idx)
     session.execute(_leaves.insert(), leaves)
     if nodes:
@@ -167,7 +177,7 @@ def lock_head(session: Session) -> merkle.Frontier:
             .returning(_head.c.size, _head.c.frontier))
     row = session.execute(lock).first()
     if row is None:
-        dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+        dialect = postgresql if is_postgres(session) else sqlite
         insert = dialect.insert(_head)
         session.execute(insert.values(id=HEAD_ID, size=0, frontier=b"").on_conflict_do_nothing())
         row = session.execute(lock).one()
@@ -184,12 +194,12 @@ def perfect_hashes(session: Session, parts: Iterable[tuple[int, int]]) -> dict[t
     found: dict[tuple[int, int], bytes] = {}
     leaf_ids = [i for level, i in parts if level == 0]
     node_ids = [(level, i) for level, i in parts if level > 0]
-    for chunk in _chunks(leaf_ids, 500):
+    for chunk in chunks(leaf_ids, 500):
         # CAST: a hash column that someone overwrote with text still reads back as bytes (and mismatches)
         for idx, h in session.execute(sa.select(_leaves.c.idx, sa.cast(_leaves.c.leaf_hash, sa.LargeBinary))
                                       .where(_leaves.c.idx.in_(chunk))):
             found[(0, idx)] = h
-    for chunk in _chunks(node_ids, 500):
+    for chunk in chunks(node_ids, 500):
         query = sa.select(_nodes.c.level, _nodes.c.idx, sa.cast(_nodes.c.hash, sa.LargeBinary)).where(
             sa.tuple_(_nodes.c.level, _nodes.c.idx).in_(chunk))
         for level, idx, h in session.execute(query):
@@ -200,11 +210,6 @@ def perfect_hashes(session: Session, parts: Iterable[tuple[int, int]]) -> dict[t
         raise LedgerError(f"the ledger is missing the stored hash of subtree level {level} index {idx}; "
                           "run `vigil ledger verify` to find out why")
     return found
-
-
-def _chunks(items: list, n: int) -> Iterable[list]:
-    for i in range(0, len(items), n):
-        yield items[i:i + n]
 
 
 def subtree_hashes(session: Session, ranges: list[tuple[int, int]]) -> list[bytes]:

@@ -15,17 +15,15 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from vigil import outbox
-from vigil.cases.clock import now, utc
-from vigil.cases.policy import CasePolicy
+from vigil.clock import now
+from vigil.errors import Conflict, InvalidInput, not_found
+from vigil.evidence import Evidence, MatchEvidence
 from vigil.ledger.log import append_row
-from vigil.review.errors import ReviewError, not_found
+from vigil.policy.cases import CasePolicy
 from vigil.store.cases import Case, CaseContent, Decision, Notice, NotifierRecord, Strike
 from vigil.transparency.sor import DecisionFacts, StatementError, record_statement
+from vigil.vocabulary import OPEN_STATES, VIOLATIONS, WITHHELD, Action, CaseState, GroundType
 
-ACTIONS = ("remove", "disable", "restrict", "label", "no_action")
-VIOLATIONS = frozenset({"remove", "disable", "restrict"})  # confirmed violations: these count as strikes
-WITHHELD = frozenset({"remove", "disable"})  # content taken out of reach: kept for reinstatement (TCO Art. 6)
-GROUNDS = ("legal", "contractual")
 MAX_EXPLANATION = 5000  # the Transparency Database's limit on decision_facts
 COUNTRY = re.compile(r"^[A-Z]{2}$")
 ISO_639_1 = re.compile(r"^[A-Za-z]{2}$")
@@ -42,28 +40,29 @@ class DecisionIn:
     territorial_scope: list[str] = field(default_factory=list)
 
     def validated(self) -> DecisionIn:
-        if self.action not in ACTIONS:
-            raise ReviewError(422, "invalid_action", f"action {self.action!r} is not one of {', '.join(ACTIONS)}", "action")
-        if self.ground_type not in GROUNDS:
-            raise ReviewError(422, "invalid_ground", "ground.type must be 'legal' (with the law's reference) or "
-                              "'contractual' (with the terms-of-service clause)", "ground.type")
+        if self.action not in Action.__members__.values():
+            raise InvalidInput(f"action {self.action!r} is not one of {', '.join(Action)}", code="invalid_action",
+                               field="action")
+        if self.ground_type not in GroundType.__members__.values():
+            raise InvalidInput("ground.type must be 'legal' (with the law's reference) or 'contractual' (with the "
+                               "terms-of-service clause)", code="invalid_ground", field="ground.type")
         ref = (self.ground_reference or "").strip()
         if not ref or len(ref) > 500:
-            raise ReviewError(422, "invalid_ground", "ground.reference names the law or the terms clause (1-500 characters)",
-                              "ground.reference")
+            raise InvalidInput("ground.reference names the law or the terms clause (1-500 characters)",
+                               code="invalid_ground", field="ground.reference")
         text = (self.explanation or "").strip()
         if not text or len(text) > MAX_EXPLANATION:
-            raise ReviewError(422, "invalid_explanation", f"explanation states the facts (1-{MAX_EXPLANATION} characters)",
-                              "explanation")
+            raise InvalidInput(f"explanation states the facts (1-{MAX_EXPLANATION} characters)",
+                               code="invalid_explanation", field="explanation")
         scope = [c.strip().upper() for c in self.territorial_scope]
         bad = [c for c in scope if not COUNTRY.match(c)]
         if bad:
-            raise ReviewError(422, "invalid_territory", f"territorial_scope takes ISO 3166-1 alpha-2 codes; not {bad}",
-                              "territorial_scope")
-        if self.action == "disable" and not scope:
-            raise ReviewError(422, "invalid_territory", "'disable' withholds content in named territories; list them in "
-                              "territorial_scope (or use 'remove')", "territorial_scope")
-        return DecisionIn(self.action, self.ground_type, ref, text, sorted(set(scope)))
+            raise InvalidInput(f"territorial_scope takes ISO 3166-1 alpha-2 codes; not {bad}", code="invalid_territory",
+                               field="territorial_scope")
+        if self.action == Action.DISABLE and not scope:
+            raise InvalidInput("'disable' withholds content in named territories; list them in territorial_scope (or "
+                               "use 'remove')", code="invalid_territory", field="territorial_scope")
+        return DecisionIn(Action(self.action), GroundType(self.ground_type), ref, text, sorted(set(scope)))
 
 
 def decide(session: Session, case_id: int, d: DecisionIn, reviewer_key_id: int, *, policy: CasePolicy,
@@ -73,19 +72,19 @@ def decide(session: Session, case_id: int, d: DecisionIn, reviewer_key_id: int, 
     at = at or now()
     # The state change comes first: it takes the row lock, and a second decision finds nothing to change.
     taken = session.execute(
-        sa.update(Case).where(Case.id == case_id, Case.state.in_(("open", "claimed")),
+        sa.update(Case).where(Case.id == case_id, Case.state.in_(OPEN_STATES),
                               sa.or_(Case.claimed_by.is_(None), Case.claimed_by == reviewer_key_id,
                                      Case.claim_expires_at < at))
-        .values(state="decided", decided_at=at, claimed_by=None, claim_expires_at=None, updated_at=at)
+        .values(state=CaseState.DECIDED, decided_at=at, claimed_by=None, claim_expires_at=None, updated_at=at)
         .execution_options(synchronize_session=False)).rowcount
     if not taken:
         case = session.get(Case, case_id)
         if case is None:
             raise not_found("case", case_id)
-        if case.state not in ("open", "claimed"):
-            raise ReviewError(409, "already_decided", f"case {case_id} is {case.state}; an appeal is the way to change it")
-        raise ReviewError(409, "claimed", f"case {case_id} is claimed by key {case.claimed_by} until "
-                          f"{utc(case.claim_expires_at).isoformat()}; pick another case")
+        if case.state not in OPEN_STATES:
+            raise Conflict(f"case {case_id} is {case.state}; an appeal is the way to change it", code="already_decided")
+        raise Conflict(f"case {case_id} is claimed by key {case.claimed_by} until {case.claim_expires_at.isoformat()}; "
+                       "pick another case", code="claimed")
     case = session.get(Case, case_id)
     session.refresh(case)
     contents = list(session.scalars(sa.select(CaseContent).where(CaseContent.case_id == case_id).order_by(CaseContent.id)))
@@ -94,15 +93,15 @@ def decide(session: Session, case_id: int, d: DecisionIn, reviewer_key_id: int, 
                   policy=policy, at=at)
 
 
-def decide_automatically(session: Session, case_id: int, match: dict, *, policy: CasePolicy,
+def decide_automatically(session: Session, case_id: int, match: MatchEvidence, *, policy: CasePolicy,
                          at: datetime | None = None) -> Decision:
     """Act at once on a case that cannot wait: an exact match to a bank entry the operator verified."""
     at = at or now()
     case = session.get(Case, case_id)
-    case.state, case.decided_at, case.updated_at = "decided", at, at
-    d = DecisionIn(action=policy.auto_action, ground_type="legal", ground_reference=policy.auto_ground_reference,
-                   explanation=f"Exact {match['signal_type']} match to entry {match['entry_id']} of the verified bank "
-                   f"'{match['bank']}'.").validated()
+    case.state, case.decided_at, case.updated_at = CaseState.DECIDED, at, at
+    d = DecisionIn(action=policy.auto_action, ground_type=GroundType.LEGAL, ground_reference=policy.auto_ground_reference,
+                   explanation=f"Exact {match.signal_type} match to entry {match.entry_id} of the verified bank "
+                   f"'{match.bank}'.").validated()
     contents = list(session.scalars(sa.select(CaseContent).where(CaseContent.case_id == case_id).order_by(CaseContent.id)))
     notices = list(session.scalars(sa.select(Notice).where(Notice.case_id == case_id).order_by(Notice.id)))
     return record(session, case, d, contents, notices, reviewer_key_id=None, automated=True, policy=policy, at=at)
@@ -121,20 +120,6 @@ def apply_to_reuploads(session: Session, case_id: int, decided: Decision, conten
     notices = list(session.scalars(sa.select(Notice).where(Notice.id.in_(notice_ids))))
     return record(session, case, d, contents, notices, reviewer_key_id=None, automated=True, policy=policy, at=at,
                   derived_from=decided.id)
-
-
-def standing(case_decisions: list[Decision], reversed_ids: set[int]) -> list[Decision]:
-    """The decisions on one case that still stand: not reversed on appeal, and not copied from one that was."""
-    by_id = {d.id: d for d in case_decisions}
-
-    def stands(d: Decision) -> bool:
-        while d is not None:
-            if d.id in reversed_ids:
-                return False
-            d = by_id.get(d.derived_from) if d.derived_from is not None else None
-        return True
-
-    return [d for d in case_decisions if stands(d)]
 
 
 def lineage(session: Session, decision: Decision) -> tuple[Decision, list[Decision]]:
@@ -172,14 +157,14 @@ def record(session: Session, case: Case, d: DecisionIn, contents: list[CaseConte
                 d, puid=f"vigil-d{decision.id}-c{c.id}", content_type=c.content_type, first_seen_at=c.first_seen_at,
                 source=case.source, language=case.language, evidence=case.evidence, automated=automated, at=at))
         except StatementError as e:
-            raise ReviewError(422, "invalid_statement", "the statement of reasons would be refused: "
-                              f"{'; '.join(e.errors)}; reword the explanation or ground", "explanation") from None
+            raise InvalidInput(f"the statement of reasons would be refused: {'; '.join(e.errors)}; reword the "
+                               "explanation or ground", code="invalid_statement", field="explanation") from None
         if row is not None:
             statements[c.id] = row.body
 
     summary = summary_of(decision)
     messages = []
-    if d.action != "no_action":
+    if d.action != Action.NO_ACTION:
         messages.append(outbox.Message(f"action:{decision.id}", "action", {
             **summary, "contents": [{"content_id": c.content_id, "url": c.content_url} for c in contents]}))
         for c in contents:
@@ -191,7 +176,7 @@ def record(session: Session, case: Case, d: DecisionIn, contents: list[CaseConte
 
     if d.action in VIOLATIONS:
         add_strikes(session, [c.uploader_id for c in contents if c.uploader_id], +1, at)
-    record_accuracy(session, [n.notifier_id for n in notices if n.notifier_id], d.action != "no_action")
+    record_accuracy(session, [n.notifier_id for n in notices if n.notifier_id], d.action != Action.NO_ACTION)
     if d.action in WITHHELD:
         for c in contents:
             c.retained_until = policy.kept_until(at)
@@ -199,18 +184,17 @@ def record(session: Session, case: Case, d: DecisionIn, contents: list[CaseConte
 
 
 def facts_for(d: DecisionIn, *, puid: str, content_type: str, first_seen_at: datetime, source: str,
-              language: str | None, evidence: dict | None, automated: bool, at: datetime) -> DecisionFacts:
+              language: str | None, evidence: Evidence | None, automated: bool, at: datetime) -> DecisionFacts:
     """The facts one copy's statement of reasons is built from.
 
     The console's preview builds its statements from these too, so a reviewer sees the statement that
     deciding will record.
     """
-    evidence = evidence or {}
-    detected = bool(evidence.get("matches")) or (evidence.get("text") or {}).get("verdict") in ("violating", "review")
+    detected = evidence is not None and evidence.detected
     return DecisionFacts(
         puid=puid, action=d.action, territorial_scope=d.territorial_scope,
         ground_type=d.ground_type, ground_reference=d.ground_reference, explanation=d.explanation,
-        content_type=[content_type], content_date=min(utc(first_seen_at).date(), at.date()),
+        content_type=[content_type], content_date=min(first_seen_at.date(), at.date()),
         decision_date=at.date(), source=source, automated_detection=automated or detected,
         automated_decision="fully" if automated else "not", category=None,
         language=_iso_639_1(language))
@@ -227,7 +211,7 @@ def summary_of(decision: Decision) -> dict:
     return {"decision_id": decision.id, "case_id": decision.case_id, "action": decision.action,
             "territorial_scope": decision.territorial_scope,
             "ground": {"type": decision.ground_type, "reference": decision.ground_reference},
-            "automated": decision.automated, "decided_at": utc(decision.decided_at).isoformat()}
+            "automated": decision.automated, "decided_at": decision.decided_at.isoformat()}
 
 
 def notifier_messages(decision: Decision, notices: list[tuple[int, str]]) -> list[outbox.Message]:

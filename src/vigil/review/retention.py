@@ -8,54 +8,45 @@ contact details on every other decided case are cleared after the same period.
 from __future__ import annotations
 
 import logging
-import threading
 from datetime import datetime
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from vigil import outbox
-from vigil.cases.clock import now
+from vigil.clock import now
+from vigil.policy.cases import CasePolicy
 from vigil.store.cases import Appeal, Case, CaseContent, Notice
+from vigil.store.db import Database
+from vigil.vocabulary import AppealState, CaseState
 
 
 INTERVAL_SECONDS = 3600.0  # the service's own sweep; `vigil retention purge` runs one at any time
 log = logging.getLogger("vigil.retention")
 
 
-def sweep(db_url: str, *, at: datetime | None = None) -> tuple[int, int]:
-    """One retention pass over the database: (copies purged, notices whose contact details were cleared)."""
-    from vigil.cases.policy import current
-    from vigil.store.db import session_scope
+def sweep(db: Database, policy: CasePolicy, *, at: datetime | None = None) -> tuple[int, int]:
+    """One retention pass over the database: (copies purged, notices whose contact details were cleared).
 
+    The service runs it at start and then every INTERVAL_SECONDS (vigil.runtime); `vigil retention purge`
+    runs it once."""
     at = at or now()
-    with session_scope(db_url) as s:
-        forgotten = forget_notifiers(s, current().kept_since(at))
+    with db.session() as s:
+        forgotten = forget_notifiers(s, policy.kept_since(at))
     total = 0
     while True:
-        with session_scope(db_url) as s:
+        with db.session() as s:
             n = purge_expired(s, at=at)
         total += n
         if n == 0:
+            if total or forgotten:
+                log.info("retention: purged %d copies, cleared contact details on %d notices", total, forgotten)
             return total, forgotten
-
-
-def sweep_periodically(db_url: str, interval: float, stop: threading.Event) -> None:
-    """The service's retention sweep: at start, then every `interval` seconds until `stop` is set."""
-    while True:
-        try:
-            purged, forgotten = sweep(db_url)
-            if purged or forgotten:
-                log.info("retention: purged %d copies, cleared contact details on %d notices", purged, forgotten)
-        except Exception:  # a failed sweep (another worker's at the same moment, a lost connection) waits for the next
-            log.exception("retention sweep failed; retrying in %.0f s", interval)
-        if stop.wait(interval):
-            return
 
 
 def forget_notifiers(session: Session, decided_before: datetime) -> int:
     """Clear notifiers' names and emails on cases decided before `decided_before`, whatever the action."""
-    done = sa.select(Case.id).where(Case.state == "decided", Case.decided_at < decided_before)
+    done = sa.select(Case.id).where(Case.state == CaseState.DECIDED, Case.decided_at < decided_before)
     return session.execute(
         sa.update(Notice).where(Notice.case_id.in_(done),
                                 sa.or_(Notice.notifier_name.is_not(None), Notice.notifier_email.is_not(None)))
@@ -70,7 +61,7 @@ def purge_expired(session: Session, *, at: datetime | None = None, limit: int = 
         .where(CaseContent.retained_until.is_not(None), CaseContent.retained_until < at,
                CaseContent.purged_at.is_(None),
                # Any appeal still open on the case keeps every copy: a reversal must be able to restore it.
-               ~sa.exists().where(Appeal.case_id == CaseContent.case_id, Appeal.state.in_(("open", "deciding"))))
+               ~sa.exists().where(Appeal.case_id == CaseContent.case_id, Appeal.state.in_((AppealState.OPEN, AppealState.DECIDING))))
         .order_by(CaseContent.id).limit(limit)).all()
     if not rows:
         return 0

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from vigil.signals.base import InvalidSignal, MediaError, Signal, SignalType
+from vigil.signals.base import InvalidSignal, MediaError, Signal, SignalIndex, SignalType
 from vigil.signals.exact import MD5, SHA256
 from vigil.signals.pdq import PDQ, read_image
 from vigil.signals.sniff import SNIFF_BYTES, describe, sniff
@@ -16,12 +16,11 @@ from vigil.signals.video import VIDEO_PDQ
 
 REGISTRY: dict[str, SignalType] = {t.name: t for t in (PDQ, VIDEO_PDQ, MD5, SHA256)}
 
-_BY_KIND: dict[str, tuple[SignalType, ...]] = {
-    "photo": (PDQ, MD5, SHA256),
-    "video": (VIDEO_PDQ, MD5, SHA256),
-    "document": (MD5, SHA256),
-}
-"""Which signal types each content kind gets; PDFs (manifestos, branded publications) are matched exactly."""
+
+def types_for_kind(kind: str) -> tuple[SignalType, ...]:
+    """The signal types that fingerprint content of `kind` (photo, video or document): those naming the kind, and
+    those for any file. PDFs (manifestos, branded publications) therefore get the exact digests only."""
+    return tuple(t for t in REGISTRY.values() if kind in t.content_types or "file" in t.content_types)
 
 
 def get(name: str) -> SignalType:
@@ -42,7 +41,7 @@ def _types_for(head: bytes) -> tuple[SignalType, ...]:
     kind = sniff(head)
     if kind is None:
         raise MediaError(f"unsupported content: {describe(head)} is not an image, video or PDF Vigil can hash")
-    return _BY_KIND[kind]
+    return types_for_kind(kind)
 
 
 def hash_bytes(data: bytes, filename: str | None = None) -> list[Signal]:
@@ -76,4 +75,5 @@ def hash_path(path: str | Path) -> list[Signal]:
     return [s for t in types for s in t.hash_path(path)]
 
 
-__all__ = ["InvalidSignal", "MediaError", "REGISTRY", "Signal", "SignalType", "get", "hash_bytes", "hash_path", "names"]
+__all__ = ["InvalidSignal", "MediaError", "REGISTRY", "Signal", "SignalIndex", "SignalType", "get", "hash_bytes", "hash_path",
+           "names"]

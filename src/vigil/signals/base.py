@@ -5,15 +5,23 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol, runtime_checkable
+from vigil.errors import InvalidInput
+
+from typing import Iterable, Protocol, Sequence, runtime_checkable
 
 
-class InvalidSignal(ValueError):
-    """A hash value that is malformed for its signal type (wrong length, not hex, ...)."""
+class InvalidSignal(InvalidInput, ValueError):
+    """A hash value that is malformed for its signal type (wrong length, not hex, ...).
+
+    A ValueError too, so that pydantic validators turn it into a field error."""
+
+    code = "invalid_signal"
 
 
-class MediaError(ValueError):
+class MediaError(InvalidInput, ValueError):
     """Content that cannot be hashed: corrupt, truncated, empty, unsupported, or a decompression bomb."""
+
+    code = "invalid_media"
 
 
 @dataclass(frozen=True)
@@ -37,11 +45,32 @@ class Signal:
 
 
 @runtime_checkable
+class SignalIndex(Protocol):
+    """One bank's entries of one signal type, in memory, changed in place as the bank changes.
+
+    `add` and `remove` take effect on the next search; adding a live entry again is a no-op, so a change
+    log can be replayed over a snapshot that already holds some of its changes.
+    """
+
+    def add(self, entry_id: int, value: str) -> None: ...
+
+    def remove(self, entry_id: int) -> None: ...
+
+    def search(self, values: Sequence[str], threshold: int) -> dict[int, int]:
+        """Entry id -> smallest distance to any of `values` (a signal and its variants), within `threshold`."""
+        ...
+
+    def __len__(self) -> int: ...
+
+
+@runtime_checkable
 class SignalType(Protocol):
-    """A kind of fingerprint: how to compute it, check it and compare two of them.
+    """A kind of fingerprint: how to compute it, check it, compare two of them, and index a bank of them.
 
     Adding a type? Implement these members in a module of `vigil.signals`, add an instance to the
-    registry in `vigil.signals.__init__`, and the shared conformance test will check it.
+    registry in `vigil.signals.__init__`, and the shared conformance test (tests/media/
+    test_signal_conformance.py) will check it. Nothing else in Vigil names signal types: the matcher,
+    bank imports and notice dedupe all go through these members.
     A match is always `distance(query, candidate) <= threshold`; `default_threshold` is the
     field's usual cut-off, and banks may override it.
     """
@@ -49,10 +78,12 @@ class SignalType(Protocol):
     name: str
     """Compact lower_snake name used in banks, files and the API ("pdq", "md5", ...)."""
     content_types: tuple[str, ...]
-    """Which content this type fingerprints: "photo", "video" or "file"."""
+    """Which content this type fingerprints: "photo", "video", or "file" (any file). `hash_bytes` picks the types
+    for a file by these, once it has sniffed what the file holds."""
     default_threshold: int
     metric: bool
-    """True when distance is a metric (symmetric, triangle inequality), so an index may prune with it."""
+    """True when distance is a metric (symmetric, triangle inequality): an index may then prune with it, and the
+    conformance test checks both properties."""
 
     def validate(self, value: str) -> str:
         """The normalised value; raises InvalidSignal if malformed."""
@@ -72,6 +103,15 @@ class SignalType(Protocol):
 
     def examples(self) -> list[str]:
         """A few valid values, for tests and demos."""
+        ...
+
+    def build_index(self, entries: Iterable[tuple[int, str]]) -> SignalIndex:
+        """An index of (entry id, valid value) pairs; an empty iterable gives an empty index."""
+        ...
+
+    def dedupe_key(self, value: str) -> str:
+        """A short key for a valid value, equal for equal values: notices with the same key are the same content.
+        Short, because case keys are indexed (a video's value runs to kilobytes; its key is a digest)."""
         ...
 
 

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import hashlib
 from pathlib import Path
+from typing import Iterable
+
+from vigil.index.exact import ExactIndex
 
 from vigil.signals.base import Signal, validate_hex
 
@@ -14,7 +17,7 @@ CHUNK = 1 << 20
 class ExactSignal:
     """A cryptographic digest; the distance is 0 (same bytes) or 1 (different)."""
 
-    content_types = ("photo", "video", "file")
+    content_types = ("file",)
     default_threshold = 0
     metric = True
 
@@ -41,6 +44,15 @@ class ExactSignal:
 
     def examples(self) -> list[str]:
         return list(self._examples)
+
+    def build_index(self, entries: Iterable[tuple[int, str]]) -> ExactIndex:
+        index = ExactIndex()
+        for entry_id, value in entries:
+            index.add(entry_id, value)
+        return index
+
+    def dedupe_key(self, value: str) -> str:
+        return value
 
 
 MD5 = ExactSignal("md5", 32, [hashlib.md5(b"vigil example").hexdigest(), hashlib.md5(b"").hexdigest()])

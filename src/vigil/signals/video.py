@@ -13,13 +13,15 @@ symmetric: a clip matches the full video it was cut from, not the other way roun
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, Iterable
 
 import numpy as np
 
+from vigil.index.video import VideoIndex
 from vigil.signals.base import InvalidSignal, MediaError, Signal
 from vigil.signals.pdq import PDQ_THRESHOLD, QUALITY_FLOOR, border_crops, hash_rgb, reduction_factor
 
@@ -73,6 +75,11 @@ def decode(value: str) -> list[Frame]:
             raise InvalidSignal(f"video_pdq frame {i + 1} has quality {quality}; it must be 0-100")
         frames.append(Frame(m.group(1), quality))
     return frames
+
+
+def usable_frames(value: str) -> list[str]:
+    """The PDQ hashes of a value's frames that are good enough to match (quality at least the floor)."""
+    return [f.pdq for f in decode(value) if f.quality >= QUALITY_FLOOR]
 
 
 def _words(frames: list[Frame]) -> np.ndarray:
@@ -157,7 +164,7 @@ class VideoPdqSignal:
     name = "video_pdq"
     content_types = ("video",)
     default_threshold = round(100 * (1 - MATCH_SHARE))
-    metric = False
+    metric = False  # a clip matches the video it was cut from, not the other way round
 
     def validate(self, value: str) -> str:
         return encode(decode(value))
@@ -176,6 +183,15 @@ class VideoPdqSignal:
         if Path(path).stat().st_size == 0:
             raise MediaError("empty file (0 bytes): nothing to hash")
         return [hash_video(Path(path))]
+
+    def build_index(self, entries: Iterable[tuple[int, str]]) -> VideoIndex:
+        index = VideoIndex(usable_frames, MATCH_SHARE)
+        for entry_id, value in entries:
+            index.add(entry_id, value)
+        return index
+
+    def dedupe_key(self, value: str) -> str:
+        return hashlib.sha256(value.encode()).hexdigest()
 
     def examples(self) -> list[str]:
         from vigil.signals.pdq import PDQ

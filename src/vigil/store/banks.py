@@ -2,20 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
-from vigil.signals.pdq import PDQ_THRESHOLD
+from vigil.clock import now
 from vigil.store.db import Base
 
 # SQLite only auto-increments an INTEGER PRIMARY KEY; PostgreSQL gets a 64-bit sequence.
 BigId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
-
-
-def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
 
 
 class Bank(Base):
@@ -25,12 +21,13 @@ class Bank(Base):
 
     id: Mapped[int] = mapped_column(sa.Integer, primary_key=True)
     name: Mapped[str] = mapped_column(sa.String(200), unique=True)
-    threshold: Mapped[int] = mapped_column(sa.Integer, default=PDQ_THRESHOLD, server_default=str(PDQ_THRESHOLD))
+    # The server default is PDQ's match threshold (vigil.signals.pdq.PDQ_THRESHOLD); banks.service always sets it.
+    threshold: Mapped[int] = mapped_column(sa.Integer, server_default="31")
     negative: Mapped[bool] = mapped_column(sa.Boolean, default=False, server_default=sa.false())
     dihedral: Mapped[bool] = mapped_column(sa.Boolean, default=True, server_default=sa.true())
     description: Mapped[str] = mapped_column(sa.Text, default="", server_default="")
-    created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+    created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=now)
+    updated_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=now, onupdate=now)
 
 
 class BankEntry(Base):
@@ -53,8 +50,8 @@ class BankEntry(Base):
     note: Mapped[str] = mapped_column(sa.Text, default="", server_default="")
     meta: Mapped[dict] = mapped_column("metadata", sa.JSON, default=dict)
     enabled: Mapped[bool] = mapped_column(sa.Boolean, default=True, server_default=sa.true())
-    created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+    created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=now)
+    updated_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=now, onupdate=now)
 
 
 class BankChange(Base):
@@ -74,5 +71,5 @@ class BankChange(Base):
     signal_type: Mapped[str | None] = mapped_column(sa.String(32), nullable=True)
     value: Mapped[str | None] = mapped_column(sa.Text, nullable=True)
     kind: Mapped[str] = mapped_column(sa.String(16))
-    created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=now)
 

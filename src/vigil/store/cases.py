@@ -8,12 +8,33 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from typing import Any
+
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
+from vigil.evidence import Evidence
 from vigil.store.db import Base
 
 UTCDateTime = sa.DateTime(timezone=True)
+class EvidenceJSON(sa.types.TypeDecorator):
+    """A case's evidence, stored as JSON and read back as vigil.evidence.Evidence. Bulk writers may pass the dict
+    (`Evidence.model_dump(mode="json")`) directly."""
+
+    impl = sa.JSON
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: Any) -> Any:
+        return value.model_dump(mode="json") if isinstance(value, Evidence) else value
+
+    def process_result_value(self, value: Any, dialect: Any) -> Evidence | None:
+        return None if value is None else Evidence.model_validate(value)
+
+    @property
+    def comparator_factory(self):  # type: ignore[override]
+        return sa.JSON.Comparator  # JSON paths (evidence["text", "score"]) work as on a plain JSON column
+
+
 # Notices run to hundreds of millions a year: 64-bit ids (SQLite integers are already 64-bit).
 BigId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 
@@ -35,7 +56,7 @@ class Case(Base):
     deadline: Mapped[datetime] = mapped_column(UTCDateTime)
     claimed_by: Mapped[int | None] = mapped_column(sa.Integer)
     claim_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    evidence: Mapped[dict] = mapped_column(sa.JSON)
+    evidence: Mapped[Evidence] = mapped_column(EvidenceJSON)
     notice_count: Mapped[int] = mapped_column(sa.Integer)
     notifier_confidence: Mapped[float] = mapped_column(sa.Float, default=0.0)
     views: Mapped[int] = mapped_column(sa.BigInteger, default=0)

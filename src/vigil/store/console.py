@@ -22,6 +22,8 @@ class ConsoleSession(Base):
     key_id: Mapped[int] = mapped_column(sa.ForeignKey("api_keys.id", ondelete="CASCADE"), index=True)
     # Synchroniser token: every form posts it back and it must equal this value.
     csrf_token: Mapped[str] = mapped_column(sa.String(64))
+    # The status message for the next page ("Case 12 decided"), set by a post and cleared when shown.
+    flash: Mapped[str | None] = mapped_column(sa.String(500), nullable=True)
     created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True))
     expires_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), index=True)
 

@@ -1,20 +1,21 @@
-"""Engines, sessions and migrations.
+"""The database: one `Database` (engine and sessions) per process, and migrations.
 
 Every table module imports `Base` from here, so one metadata describes the whole schema and
-Alembic migrations can be checked against it.
+Alembic migrations can be checked against it. A process builds its `Database` once (the runtime holds
+it) and passes it down; nothing here is cached per URL.
 """
 
 from __future__ import annotations
 
+import os
 from contextlib import contextmanager
 from datetime import timezone
-from functools import lru_cache
 from pathlib import Path
 from typing import Iterator
 
 from sqlalchemy import DateTime, MetaData, create_engine, event
 from sqlalchemy.dialects.sqlite import DATETIME as SQLITE_DATETIME
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
 NAMING = {
@@ -63,12 +64,24 @@ class _SQLiteUTCDateTime(SQLITE_DATETIME):
         return process
 
 
+PRIVATE_FILE_MODE = 0o600
+
+
+def _sqlite_private(path: Path) -> None:
+    """Create the database file readable by its owner only: it holds notifiers' names and e-mails, uploader ids
+    and reported text. SQLite gives its -wal and -shm files the database file's permissions (findCreateFileMode
+    in its unix VFS), so they follow."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if not path.exists():
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT, PRIVATE_FILE_MODE))
+
+
 def make_engine(url: str) -> Engine:
     url = normalise_url(url)
     u = make_url(url)
     if u.get_backend_name() == "sqlite":
         if u.database and u.database != ":memory:":
-            Path(u.database).parent.mkdir(parents=True, exist_ok=True)
+            _sqlite_private(Path(u.database))
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
         engine.dialect.colspecs = {**engine.dialect.colspecs, DateTime: _SQLiteUTCDateTime}
         event.listen(engine, "connect", _sqlite_pragmas)
@@ -76,28 +89,68 @@ def make_engine(url: str) -> Engine:
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
 
 
-@lru_cache(maxsize=16)
-def engine_for(url: str) -> Engine:
-    """One engine per URL per process, so pools are shared."""
-    return make_engine(url)
+def is_postgres(session: Session) -> bool:
+    return session.get_bind().dialect.name == "postgresql"
 
 
-def sessionmaker_for(url: str) -> sessionmaker[Session]:
-    return sessionmaker(bind=engine_for(url), expire_on_commit=False)
+class Database:
+    """A database URL with its engine and session factory. Build one per process and share it."""
+
+    def __init__(self, url: str) -> None:
+        self.url = normalise_url(url)
+        self.engine = make_engine(self.url)
+        self.sessions = sessionmaker(bind=self.engine, expire_on_commit=False)
+
+    @property
+    def is_postgres(self) -> bool:
+        return self.engine.dialect.name == "postgresql"
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """A transaction: committed on success, rolled back on error."""
+        session = self.sessions()
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+        finally:
+            session.close()
+
+    def upgrade(self, revision: str = "head") -> None:
+        upgrade(self.url, revision)
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+    def __repr__(self) -> str:
+        return f"Database({make_url(self.url).render_as_string(hide_password=True)!r})"
 
 
 @contextmanager
 def session_scope(url: str) -> Iterator[Session]:
-    """A transaction: committed on success, rolled back on error."""
-    session = sessionmaker_for(url)()
+    """One transaction on an engine of its own, disposed afterwards: for one-off scripts and tests.
+
+    A long-lived process holds a `Database` instead (the pool is then shared by every request).
+    """
+    db = Database(url)
     try:
-        yield session
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
+        with db.session() as session:
+            yield session
     finally:
-        session.close()
+        db.dispose()
+
+
+@contextmanager
+def connect(url: str) -> Iterator[Connection]:
+    """One connection (in a transaction, committed on success) on an engine of its own: for scripts and tests."""
+    db = Database(url)
+    try:
+        with db.engine.begin() as conn:
+            yield conn
+    finally:
+        db.dispose()
 
 
 def alembic_config(url: str):

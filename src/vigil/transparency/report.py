@@ -20,14 +20,15 @@ from typing import Iterable
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from vigil.clock import now
 from vigil.store.cases import Appeal, Decision, Notice
 from vigil.store.ledger import LedgerCheckpoint, LedgerLeaf
 from vigil.store.statements import Statement
+from vigil.vocabulary import WITHHELD
 
 FORMATS = ("csv", "html", "json")
 # TCO Regulation (EU) 2021/784 Art. 3(3): remove or disable within one hour of receiving a removal order.
 TCO_DEADLINE = timedelta(hours=1)
-WITHHELD = frozenset({"remove", "disable"})
 DECISION_KINDS = ("decision", "automated_action")
 
 
@@ -78,7 +79,7 @@ class Figures:
     appeals: dict[str, float | int | None]
     removals: dict[str, int]
     statements: dict[str, int]
-    generated_at: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
+    generated_at: datetime = field(default_factory=now)
 
     def to_dict(self) -> dict:
         return {"period": {"from": self.start.isoformat(), "to": self.end.isoformat()},

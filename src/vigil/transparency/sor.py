@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import date, datetime
 
 from sqlalchemy.orm import Session
 
+from vigil.clock import now
 from vigil.store.statements import Statement
 
 ACTIONS = {
@@ -256,8 +257,8 @@ def record_statement(session: Session, facts: DecisionFacts) -> Statement | None
         raise StatementError(errors)
     if session.query(Statement.id).filter_by(puid=facts.puid).first() is not None:
         raise StatementError([f"puid: {facts.puid!r} was already used; a puid is never reused"])
-    now = datetime.now(timezone.utc)
-    row = Statement(puid=facts.puid, body=body, state="pending", attempts=0, next_attempt_at=now, created_at=now,
+    at = now()
+    row = Statement(puid=facts.puid, body=body, state="pending", attempts=0, next_attempt_at=at, created_at=at,
                     decision_date=facts.decision_date, source=facts.source)
     session.add(row)
     session.flush()

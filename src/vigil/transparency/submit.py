@@ -11,22 +11,20 @@ and 5xx retry with exponential backoff.
 from __future__ import annotations
 
 import logging
-import os
 import re
-import threading
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 
 import httpx
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from vigil.store.db import session_scope
+from vigil.clock import now as utc_now
+from vigil.errors import InvalidInput
+from vigil.store.db import Database, is_postgres
 from vigil.store.statements import Statement
 from vigil.transparency.sor import validate_statement
 
-ENDPOINT_ENV = "VIGIL_TDB_URL"
-TOKEN_ENV = "VIGIL_TDB_TOKEN"
 BATCH_PATH = "/api/v1/statements"
 MAX_BATCH = 100  # the Database accepts 1..100 statements per request
 FIRST_RETRY = timedelta(seconds=30)
@@ -37,8 +35,10 @@ ERROR_KEY = re.compile(r"^statements\.(\d+)\.(.+)$")
 logger = logging.getLogger("vigil.transparency")
 
 
-class SubmitError(RuntimeError):
+class SubmitError(InvalidInput):
     """The endpoint or token is not usable; nothing was marked failed."""
+
+    code = "statements_not_configured"
 
 
 @dataclass
@@ -53,15 +53,13 @@ def backoff(attempts: int) -> timedelta:
     return min(FIRST_RETRY * (2 ** max(0, attempts - 1)), MAX_RETRY)
 
 
-def config(endpoint: str | None = None, token: str | None = None) -> tuple[str, str]:
-    endpoint = endpoint or os.environ.get(ENDPOINT_ENV)
-    token = token or os.environ.get(TOKEN_ENV)
+def config(endpoint: str | None, token: str | None) -> tuple[str, str]:
     if not endpoint or not token:
-        raise SubmitError(f"set the Transparency Database endpoint and token ({ENDPOINT_ENV}, {TOKEN_ENV})")
+        raise SubmitError("set the Transparency Database endpoint and token (VIGIL_TDB_URL, VIGIL_TDB_TOKEN)")
     return endpoint.rstrip("/"), token
 
 
-def submit_pending(db_url: str, endpoint: str, token: str, *, client: httpx.Client | None = None,
+def submit_pending(db: Database, endpoint: str, token: str, *, client: httpx.Client | None = None,
                    now: datetime | None = None, max_batches: int | None = None) -> SubmitResult:
     """Send every statement that is due, a batch (one transaction) at a time."""
     result = SubmitResult()
@@ -70,8 +68,8 @@ def submit_pending(db_url: str, endpoint: str, token: str, *, client: httpx.Clie
     try:
         batches = 0
         while max_batches is None or batches < max_batches:
-            with session_scope(db_url) as s:
-                sent = _submit_batch(s, client, endpoint, token, now or datetime.now(timezone.utc), result)
+            with db.session() as s:
+                sent = _submit_batch(s, client, endpoint, token, now or utc_now(), result)
             batches += 1
             if not sent:
                 break
@@ -84,7 +82,7 @@ def submit_pending(db_url: str, endpoint: str, token: str, *, client: httpx.Clie
 def _due(session: Session, now: datetime) -> list[Statement]:
     query = (sa.select(Statement).where(Statement.state == "pending", Statement.next_attempt_at <= now)
              .order_by(Statement.id).limit(MAX_BATCH))
-    if session.get_bind().dialect.name == "postgresql":
+    if is_postgres(session):
         query = query.with_for_update(skip_locked=True)  # several submitters never send one statement twice at once
     return list(session.scalars(query))
 
@@ -182,18 +180,25 @@ def _retry_all(statements: list[Statement], now: datetime, error: str, result: S
             result.retrying += 1
 
 
-def submit_periodically(db_url: str, endpoint: str, token: str, interval: float, stop: threading.Event) -> None:
-    """Drain the outbox every `interval` seconds until `stop` is set (a CLI loop or a service thread)."""
-    with httpx.Client(timeout=30.0) as client:
-        while True:
-            try:
-                result = submit_pending(db_url, endpoint, token, client=client)
-            except Exception:  # a database outage must not end the loop: the statements wait in the outbox
-                logger.exception("statements: submission round failed; retrying in %.0f s", interval)
-            else:
-                if result.submitted or result.failed or result.retrying:
-                    logger.info("statements: %d submitted, %d failed, %d to retry", result.submitted, result.failed, result.retrying)
-                for error in result.errors:
-                    logger.warning("statement failed: %s", error)
-            if stop.wait(interval):
-                return
+class Submission:
+    """The submission loop's work: one round per call (vigil.runtime runs it every STATEMENTS_INTERVAL seconds)."""
+
+    def __init__(self, db: Database, endpoint: str, token: str) -> None:
+        self.db, (self.endpoint, self.token) = db, config(endpoint, token)
+        self.client = httpx.Client(timeout=30.0)
+
+    def __call__(self) -> bool:
+        result = submit_pending(self.db, self.endpoint, self.token, client=self.client)
+        if result.submitted or result.failed or result.retrying:
+            logger.info("statements: %d submitted, %d failed, %d to retry", result.submitted, result.failed,
+                        result.retrying)
+        for error in result.errors:
+            logger.warning("statement failed: %s", error)
+        return False
+
+    def close(self) -> None:
+        self.client.close()
+
+
+STATEMENTS_INTERVAL = 30.0
+"""Seconds between submission rounds in the service."""

@@ -9,8 +9,11 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
+from importlib import import_module
 from types import ModuleType
 from typing import Callable, Iterable, Iterator
+
+from vigil.errors import InvalidInput
 
 
 @dataclass(frozen=True)
@@ -37,11 +40,9 @@ FORMAT_NAMES = ("te_csv", "tat_json", "hma")
 
 
 def format_module(fmt: str) -> ModuleType:
-    """The module reading and writing `fmt`; ValueError names the known formats."""
+    """The module reading and writing `fmt`; InvalidInput names the known formats."""
     if fmt not in FORMAT_NAMES:
-        raise ValueError(f"unknown format {fmt!r}; use one of: {', '.join(FORMAT_NAMES)}")
-    from importlib import import_module
-
+        raise InvalidInput(f"unknown format {fmt!r}; use one of: {', '.join(FORMAT_NAMES)}", field="format")
     return import_module(f"vigil.banks.io.{fmt}")
 
 

@@ -1,7 +1,6 @@
 """Alembic environment: runs migrations against the URL Vigil passes in."""
 
 from alembic import context
-from sqlalchemy import pool
 
 from vigil.store.db import load_all_tables, make_engine
 

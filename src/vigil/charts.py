@@ -1,4 +1,5 @@
-"""Inline SVG charts for the dashboard: plain geometry, no plotting library and nothing fetched.
+"""Inline SVG charts for the console dashboard and the HTML transparency report: plain geometry, no plotting
+library and nothing fetched (templates/_bars.html draws them).
 
 Each chart is a dataclass of shapes the template draws, so the numbers are testable without a browser
 and every bar carries a text label (screen readers get the figure, not just a shape).

@@ -12,12 +12,14 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
+
+from vigil.vocabulary import NoticeSource
 
 TCO_REMOVAL_DEADLINE = timedelta(hours=1)  # Regulation (EU) 2021/784 Art. 3(3): act within one hour of a removal order
 
-SOURCES = ("user", "trusted_flagger", "authority_order")
 # Tiers sit 100 apart so that no score (0-10, plus reach < 1) can lift a case into the tier above.
-TIER_BASE = {"authority_order": 200.0, "trusted_flagger": 100.0, "user": 0.0}
+TIER_BASE = {NoticeSource.AUTHORITY_ORDER: 200.0, NoticeSource.TRUSTED_FLAGGER: 100.0, NoticeSource.USER: 0.0}
 
 CATEGORY_SEVERITY = {
     "terrorist_content": 4.0,
@@ -36,6 +38,12 @@ CRISIS_SEVERITY = 3.0
 SEVERAL_NOTICES = 3  # "more than one source" in Altitude; three independent notices are a stronger signal
 
 HIGH, MEDIUM = 5.0, 3.0  # Altitude's buckets: high >= 5, medium 3-4, low below
+
+
+def is_crisis(labels: dict[str, Any], category: str | None) -> bool:
+    """Whether bank labels or the category mark a crisis (a live attack: GIFCT's Content Incident Protocol)."""
+    values = {str(v).lower() for v in labels.values()} | {str(k).lower() for k, v in labels.items() if v is True}
+    return bool(values & CRISIS_LABELS) or (category or "") in CRISIS_LABELS
 
 
 def stronger_source(a: str, b: str) -> str:
@@ -85,7 +93,7 @@ def priority(p: PriorityInputs) -> float:
 
 
 def bucket(p: PriorityInputs) -> str:
-    if p.source != "user":
+    if p.source != NoticeSource.USER:
         return p.source
     s = score(p)
     return "high" if s >= HIGH else "medium" if s >= MEDIUM else "low"

@@ -1,28 +1,30 @@
 """The operator's notice-and-action settings: queue rules, service levels, lock time, retention, automatic action.
 
-Defaults suit a small platform. An operator overrides them with a JSON file named by VIGIL_CASE_POLICY
-(the same keys as `CasePolicy`); unknown keys are an error at load time, so a typo never goes unnoticed.
+Defaults suit a small platform. An operator overrides them with a JSON file named by the `case_policy`
+setting (VIGIL_CASE_POLICY; the same keys as `CasePolicy`); unknown keys are an error at load time, so a
+typo never goes unnoticed. The runtime loads it once at start and passes it down.
 """
 
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass, field, fields
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from vigil.cases.clock import add_months
-from vigil.cases.routing import QueueRule
-
-POLICY_ENV = "VIGIL_CASE_POLICY"
+from vigil.clock import add_months
+from vigil.errors import InvalidInput
+from vigil.policy.routing import QueueRule
+from vigil.vocabulary import Action, NoticeSource
 
 # Operator service levels (not law) for notices without a legal deadline, by priority bucket.
 DEFAULT_SERVICE_LEVELS_HOURS = {"trusted_flagger": 24, "high": 24, "medium": 72, "low": 168}
 
 
-class PolicyError(ValueError):
+class PolicyError(InvalidInput):
     """A case policy file that cannot be used; the message names the key at fault."""
+
+    code = "invalid_case_policy"
 
 
 @dataclass(frozen=True)
@@ -33,14 +35,14 @@ class CasePolicy:
     retention_days: int | None = None
     service_levels_hours: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_SERVICE_LEVELS_HOURS))
     queue_rules: tuple[QueueRule, ...] = (
-        QueueRule(queue="authority_orders", source="authority_order"),
-        QueueRule(queue="trusted_flaggers", source="trusted_flagger"),
+        QueueRule(queue="authority_orders", source=NoticeSource.AUTHORITY_ORDER),
+        QueueRule(queue="trusted_flaggers", source=NoticeSource.TRUSTED_FLAGGER),
     )
     default_queue: str = "default"
     # Banks whose exact matches (md5/sha256, or PDQ at distance 0) are verified well enough to act on
     # without waiting for review. Empty by default: every automatic action is an operator's choice.
     auto_action_banks: frozenset[str] = frozenset()
-    auto_action: str = "remove"
+    auto_action: Action = Action.REMOVE
     auto_ground_reference: str = "Regulation (EU) 2021/784 (TCO), terrorist content matched to a verified hash"
 
     @property
@@ -72,23 +74,14 @@ class CasePolicy:
         return cls(**data)
 
     @classmethod
-    def from_env(cls) -> CasePolicy:
-        path = os.environ.get(POLICY_ENV)
-        if not path:
+    def load(cls, path: Path | None) -> CasePolicy:
+        """The policy in the JSON file at `path`, or the defaults when there is none."""
+        if path is None:
             return cls()
         try:
-            return cls.from_dict(json.loads(Path(path).read_text("utf-8")))
+            data = json.loads(Path(path).read_text("utf-8"))
         except (OSError, json.JSONDecodeError) as e:
             raise PolicyError(f"cannot read case policy {path}: {e}") from None
-
-
-_cached: tuple[str | None, CasePolicy] | None = None
-
-
-def current() -> CasePolicy:
-    """The policy for this process, re-read when VIGIL_CASE_POLICY names a different file."""
-    global _cached
-    path = os.environ.get(POLICY_ENV)
-    if _cached is None or _cached[0] != path:
-        _cached = (path, CasePolicy.from_env())
-    return _cached[1]
+        if not isinstance(data, dict):
+            raise PolicyError(f"case policy {path} must be a JSON object of settings")
+        return cls.from_dict(data)

@@ -1,4 +1,4 @@
-"""Set-based SQL for intake: many rows in one statement, many keys in one lookup.
+"""Set-based SQL: many rows in one statement, many keys in one lookup, and one way to cut a list into chunks.
 
 PostgreSQL gets inserts, updates and key lists as one JSON parameter: an executemany INSERT costs a
 round trip per row even when pipelined, and an IN list of thousands of bound parameters costs more to
@@ -7,16 +7,16 @@ compile than to run. SQLite runs in-process, where executemany and IN are alread
 
 from __future__ import annotations
 
-from typing import Iterable, Sequence
+from typing import Iterable, Iterator, Sequence, TypeVar
 
 import orjson
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import JSON
 from sqlalchemy.orm import Session
 
+from vigil.store.db import is_postgres
 
-def is_postgres(session: Session) -> bool:
-    return session.get_bind().dialect.name == "postgresql"
+T = TypeVar("T")
 
 
 def insert_rows(session: Session, table: sa.Table, rows: list[dict]) -> None:
@@ -47,9 +47,16 @@ def one_of(session: Session, column: sa.ColumnElement, values: Sequence) -> sa.C
     return column.in_(list(values))
 
 
-def chunks(items: list, n: int) -> Iterable[list]:
-    for i in range(0, len(items), n):
-        yield items[i : i + n]
+def chunks(items: Iterable[T], n: int) -> Iterator[list[T]]:
+    """Consecutive lists of at most `n` items (the last may be shorter); works on any iterable, lazily."""
+    batch: list[T] = []
+    for item in items:
+        batch.append(item)
+        if len(batch) == n:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
 
 
 def update_rows(session: Session, table: sa.Table, rows: list[dict]) -> None:
