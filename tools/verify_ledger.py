@@ -10,7 +10,8 @@ rehashes it, rebuilds the root and checks inclusion proofs. On success it saves 
         --state ledger-checkpoint.txt [--api-key KEY --leaves]
 
 Exit status: 0 verified, 1 verification failed, 2 usage or network error.
-Hashing follows RFC 9162 section 2.1; the note format follows c2sp.org/signed-note.
+Hashing follows RFC 9162 section 2.1 (proof checks as transparency-dev/merkle); the note format follows
+c2sp.org/signed-note.
 """
 
 from __future__ import annotations
@@ -29,6 +30,8 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 PAGE = 1000
+HASH = 32  # SHA-256
+EMPTY_ROOT = hashlib.sha256(b"").digest()
 
 
 class Failed(Exception):
@@ -63,9 +66,13 @@ def merkle_root(hashes: list[bytes]) -> bytes:
     return root
 
 
+def is_hash(*values: bytes) -> bool:
+    return all(isinstance(v, (bytes, bytearray)) and len(v) == HASH for v in values)
+
+
 def verify_inclusion(index: int, size: int, leaf: bytes, proof: list[bytes], root: bytes) -> bool:
-    """RFC 9162 2.1.3.2."""
-    if not 0 <= index < size:
+    """RFC 9162 2.1.3.2; the leaf and every proof hash must be 32 bytes."""
+    if not 0 <= index < size or not is_hash(leaf, *proof):
         return False
     fn, sn, r = index, size - 1, leaf
     for p in proof:
@@ -84,16 +91,18 @@ def verify_inclusion(index: int, size: int, leaf: bytes, proof: list[bytes], roo
 
 
 def verify_consistency(first: int, second: int, first_root: bytes, second_root: bytes, proof: list[bytes]) -> bool:
-    """RFC 9162 2.1.4.2, including the check that the proof uses up the second size."""
-    if not 0 <= first <= second:
+    """RFC 9162 2.1.4.2, for 0 < first <= second only (as transparency-dev/merkle): there is no proof from size 0.
+
+    Equal sizes need an empty proof and equal roots; otherwise every hash must be 32 bytes and the proof
+    must use up the second size exactly.
+    """
+    if not 0 < first <= second:
         return False
     if first == second:
         return not proof and first_root == second_root
-    if first == 0:
-        return not proof and first_root == hashlib.sha256(b"").digest()
-    if not proof:
+    if not proof or not is_hash(first_root, second_root, *proof):
         return False
-    path = ([first_root] if first & (first - 1) == 0 else []) + proof
+    path = ([first_root] if first & (first - 1) == 0 else []) + list(proof)
     fn, sn = first - 1, second - 1
     while fn & 1:
         fn >>= 1
@@ -183,15 +192,24 @@ def audit(vigil: Vigil, verifier, previous_note: str | None, check_leaves: bool,
     origin, size, root = open_checkpoint(note, verifier)
     log(f"checkpoint: {origin}, size {size}, root {root.hex()} (signature valid)")
 
+    if size == 0 and root != EMPTY_ROOT:
+        raise Failed("the checkpoint of size 0 does not carry the empty tree's root")
+
     if previous_note:
         _, old_size, old_root = open_checkpoint(previous_note, verifier)
         if size < old_size:
             raise Failed(f"the ledger shrank: the saved checkpoint has size {old_size}, the current one {size}")
-        proof = vigil.get("/v1/ledger/proof/consistency", first=old_size, second=size)
-        if not verify_consistency(old_size, size, old_root, root, b64list(proof["proof"])):
-            raise Failed(f"the current checkpoint (size {size}) is not consistent with the saved one (size {old_size}): "
-                         "the ledger was rewritten")
-        log(f"consistent with the saved checkpoint of size {old_size}")
+        if old_size == 0:
+            # Every tree extends the empty one: RFC 9162 defines no proof from size 0, so only its root is checked.
+            if old_root != EMPTY_ROOT:
+                raise Failed("the saved checkpoint of size 0 does not carry the empty tree's root")
+            log("the saved checkpoint is of the empty ledger, which every ledger extends")
+        else:
+            proof = vigil.get("/v1/ledger/proof/consistency", first=old_size, second=size)
+            if not verify_consistency(old_size, size, old_root, root, b64list(proof["proof"])):
+                raise Failed(f"the current checkpoint (size {size}) is not consistent with the saved one "
+                             f"(size {old_size}): the ledger was rewritten")
+            log(f"consistent with the saved checkpoint of size {old_size}")
 
     if check_leaves:
         hashes = []
