@@ -48,7 +48,7 @@ def seed(db_url: str, cases: int, decided: int) -> str:
     import sqlalchemy as sa
 
     from vigil.banks import service
-    from vigil.cases.policy import CasePolicy
+    from vigil.policy.cases import CasePolicy
     from vigil.keys import create_key
     from vigil.review.decisions import DecisionIn, decide
     from vigil.store.cases import Case, CaseContent, Notice

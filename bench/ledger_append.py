@@ -25,7 +25,7 @@ from rich.table import Table
 from sqlalchemy.engine import make_url
 
 from vigil.ledger import log
-from vigil.store.db import engine_for, session_scope, upgrade
+from vigil.store.db import session_scope, upgrade
 
 TARGET = 2000
 ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -45,7 +45,6 @@ def record(worker: int, i: int) -> dict:
 
 
 def one_per_transaction(url: str, worker: int, count: int, durable: bool, start, done) -> None:
-    engine_for(url)
     start.wait()
     for i in range(count):
         with session_scope(url) as s:
@@ -121,8 +120,6 @@ def main() -> None:
             rate = expected / elapsed
             table.add_row(name, f"{expected:,}", f"{elapsed:.2f}", f"{rate:,.0f}", f"{rate / TARGET:.2f}x")
         finally:
-            engine_for(url).dispose()
-            engine_for.cache_clear()
             _admin(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)', args.admin)
     Console().print(table)
     Console().print("* synchronous_commit=off: the ledger's own cost without waiting for the disk; not durable, comparison only.\n"

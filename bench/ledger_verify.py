@@ -28,7 +28,7 @@ from rich.table import Table
 from sqlalchemy.engine import make_url
 
 from vigil.ledger import checkpoint, log, merkle
-from vigil.store.db import engine_for, session_scope, upgrade
+from vigil.store.db import session_scope, upgrade
 
 TARGET_SECONDS = 60
 ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -94,7 +94,7 @@ def main() -> None:
     try:
         upgrade(url)
         t = time.perf_counter()
-        build(url, args.leaves, args.checkpoints, checkpoint.load_signer())
+        build(url, args.leaves, args.checkpoints, checkpoint.load_signer(Path(home)))
         built = time.perf_counter() - t
         t = time.perf_counter()
         proc = subprocess.run([VIGIL, "ledger", "verify", "--db", url], capture_output=True, text=True,
@@ -112,8 +112,6 @@ def main() -> None:
         Console().print(table)
         Console().print(" ".join(proc.stdout.split()))
     finally:
-        engine_for(url).dispose()
-        engine_for.cache_clear()
         with connect(args.admin, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
 

@@ -69,7 +69,7 @@ def prefill(url: str, notices: int, rng: random.Random) -> list[str]:
     """Bulk-load cases, copies, keys and notices. Returns the PDQs of the prefilled image cases."""
     from sqlalchemy.engine import make_url
 
-    from vigil.store.db import engine_for, upgrade
+    from vigil.store.db import Database, upgrade
 
     upgrade(url)
     cases = max(1, notices // 5)
@@ -91,7 +91,8 @@ def prefill(url: str, notices: int, rng: random.Random) -> list[str]:
     key_cols = "case_id, kind, key"
     notice_cols = "case_id, source, content_id, content_type, content_hashes, explanation, good_faith, received_at, digest"
     backend = make_url(url).get_backend_name()
-    engine = engine_for(url)
+    db = Database(url)
+    engine = db.engine
     raw = engine.raw_connection()
     try:
         if backend == "postgresql":
@@ -268,9 +269,6 @@ def database(backend: str, folder: str) -> tuple[str, callable]:
         conn.execute(f'CREATE DATABASE "{name}"')
 
     def drop() -> None:
-        from vigil.store.db import engine_for
-
-        engine_for.cache_clear()
         with psycopg.connect(**dsn) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 

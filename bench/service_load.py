@@ -153,7 +153,7 @@ def seed_bank(db_url: str, size: int, rng: random.Random) -> list[str]:
 
     from vigil.banks import service
     from vigil.store.banks import BankEntry
-    from vigil.store.db import engine_for, session_scope
+    from vigil.store.db import connect, session_scope
 
     values = [random_pdq(rng) for _ in range(size)]
     with session_scope(db_url) as s:
@@ -161,7 +161,7 @@ def seed_bank(db_url: str, size: int, rng: random.Random) -> list[str]:
     t0 = time.perf_counter()
     now = datetime.now(timezone.utc)
     table = BankEntry.__table__
-    with engine_for(db_url).begin() as conn:
+    with connect(db_url) as conn:
         for start in range(0, size, 50_000):
             conn.execute(sa.insert(table), [
                 {"bank_id": bank_id, "signal_type": "pdq", "value": v, "value_key": service.value_key(v),

@@ -52,9 +52,13 @@ def verify(
     notes = []
     for path in checkpoint or []:
         try:
-            notes.append(path.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError) as exc:
+            # bytes as saved: no newline translation, so a CRLF or newline-less note is judged as it is
+            notes.append(path.read_bytes().decode("utf-8"))
+        except OSError as exc:
             raise fail(f"cannot read checkpoint {path}: {exc}", "pass a file saved from `vigil ledger checkpoint -o FILE`")
+        except UnicodeDecodeError as exc:
+            raise fail(f"checkpoint {path} is not a signed note: not valid UTF-8 (byte {exc.start})",
+                       "pass a file saved from `vigil ledger checkpoint -o FILE`")
     rt = migrated(db)
     verifiers = _verifiers(key or [], rt.settings.home, rt.settings.ledger_origin)
     console = Console(stderr=True)

@@ -162,12 +162,18 @@ def list_subtree(leaf_hashes: Sequence[bytes]) -> Subtree:
     return lambda a, b: root(leaf_hashes[a:b])
 
 
+def _hashes_ok(*hashes: bytes) -> bool:
+    return all(isinstance(h, (bytes, bytearray)) and len(h) == HASH_SIZE for h in hashes)
+
+
 def root_from_inclusion(index: int, size: int, leaf: bytes, proof: Sequence[bytes]) -> bytes | None:
     """The root that `proof` implies for `leaf` at `index`, or None if the proof has the wrong shape.
 
-    RFC 9162 2.1.3.2, including the final check that the path used up the tree (sn == 0).
+    RFC 9162 2.1.3.2, including the final check that the path used up the tree (sn == 0). The leaf and every
+    proof hash must be SHA-256 hashes (32 bytes), as transparency-dev/merkle requires of the leaf.
     """
-    if not 0 <= index < size:
+    proof = list(proof)
+    if not 0 <= index < size or not _hashes_ok(leaf, *proof):
         return None
     fn, sn, r = index, size - 1, leaf
     for p in proof:
@@ -191,14 +197,18 @@ def verify_inclusion(index: int, size: int, leaf: bytes, proof: Sequence[bytes],
 
 
 def verify_consistency(first: int, second: int, first_root: bytes, second_root: bytes, proof: Sequence[bytes]) -> bool:
-    """RFC 9162 2.1.4.2. A proof that does not use up the second size exactly (sn != 0) fails."""
-    if not 0 <= first <= second:
+    """RFC 9162 2.1.4.2, defined for 0 < first <= second, with transparency-dev/merkle's answers at the edges.
+
+    A proof from size 0 is refused (the RFC defines none: any tree extends the empty one, so there is nothing
+    to prove; check the empty root against MTH({}) instead). For first == second the proof must be empty and
+    the roots equal. Otherwise every hash must be 32 bytes, and a proof that does not use up the second size
+    exactly (sn != 0) fails.
+    """
+    if not 0 < first <= second:
         return False
     if first == second:
         return not proof and first_root == second_root
-    if first == 0:
-        return not proof and first_root == EMPTY_ROOT
-    if not proof:
+    if not proof or not _hashes_ok(first_root, second_root, *proof):
         return False
     path = list(proof)
     if first & (first - 1) == 0:
