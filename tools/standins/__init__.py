@@ -158,6 +158,7 @@ def json_response(payload: Any, status: int = 200, **kw: Any) -> Response:
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # small writes (headers, last chunk) must not wait on delayed ACKs
     server: StandinServer
 
     def log_message(self, format: str, *args: Any) -> None:  # quiet: the server keeps its own log
@@ -235,12 +236,11 @@ class _Handler(BaseHTTPRequestHandler):
             if size >= 65536:
                 self._chunk(b"".join(buf))
                 buf, size = [], 0
-        if buf:
-            self._chunk(b"".join(buf))
-        self.wfile.write(b"0\r\n\r\n")
+        self._chunk(b"".join(buf), last=True)
 
-    def _chunk(self, data: bytes) -> None:
-        self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
+    def _chunk(self, data: bytes, last: bool = False) -> None:
+        out = b"%x\r\n%s\r\n" % (len(data), data) if data else b""
+        self.wfile.write(out + b"0\r\n\r\n" if last else out)
 
 
 def _malform(resp: Response, mode: str) -> Response:

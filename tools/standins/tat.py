@@ -155,10 +155,11 @@ class _Columns:
                 bool(self.deleted[i]), self.digest(i))
 
     def json(self, i: int, store: TATStore) -> bytes:
+        digest = self.digest(i)
         return (
             '{"hash_digest": %s, "algorithm": %s, "ideology": %s, "file_type": %s, "deleted": %s, '
             '"updated_on": %r, "created_on": "%s", "id": %d}'
-            % (json.dumps(self.digest(i)) if self.raw[i] else '"%s"' % self.digest(i),
+            % (json.dumps(digest) if self.raw[i] else '"%s"' % digest,
                store.algorithms.json[self.algo[i]], store.ideologies.json[self.ideology[i]],
                store.file_types.json[self.ftype[i]], "true" if self.deleted[i] else "false",
                self.updated[i], _iso(self.created[i]), self.ids[i])
