@@ -37,10 +37,15 @@ def test_batches_of_at_most_100_all_get_through(db_url, tdb):
     assert submit.submit_pending(Database(db_url), tdb.url, tdb.token).submitted == 0 and tdb.db.requests == 3
 
 
-def test_a_422_fails_only_the_statements_it_names(db_url, tdb):
+def test_a_422_fails_only_the_statements_it_names(db_url, tdb, monkeypatch):
+    """The Database refuses a whole batch for one bad statement (`statement_<i>`): only that one fails."""
     record(db_url, 4, "good")
-    record(db_url, 1, "old", content_date=date(1999, 12, 31))  # the Database refuses content dated before 2000
+    with session_scope(db_url) as s:  # stored before the rules tightened, say: Vigil would refuse it today
+        body = {**build_statement(make_facts("old-0")), "content_date": "1999-12-31"}
+        s.add(Statement(puid="old-0", body=body, source="user", decision_date=date(2026, 1, 6), state="pending",
+                        attempts=0, next_attempt_at=datetime.now(timezone.utc), created_at=datetime.now(timezone.utc)))
     record(db_url, 4, "more")
+    monkeypatch.setattr(submit, "validate_statement", lambda body: [])  # as if Vigil's own check had missed it
     result = submit.submit_pending(Database(db_url), tdb.url, tdb.token)
     assert (result.submitted, result.failed) == (8, 1)
     state, attempts, error = states(db_url)["old-0"]
@@ -110,16 +115,19 @@ def test_standin_follows_the_documented_api(tdb):
     assert httpx.post(tdb.url + "/api/v1/statement", json=one).status_code == 401
     created = httpx.post(tdb.url + "/api/v1/statement", json=one, headers=auth)
     assert created.status_code == 201 and created.json()["puid"] == "single-1" and created.json()["uuid"]
-    dup = httpx.post(tdb.url + "/api/v1/statement", json=one, headers=auth)
+    dup = httpx.post(tdb.url + "/api/v1/statement", json=one, headers={**auth, "Accept": "application/json"})
     assert dup.status_code == 422 and "puid" in dup.json()["errors"]
     too_many = [build_statement(make_facts(f"b-{i}")) for i in range(101)]
-    r = httpx.post(tdb.url + "/api/v1/statements", json={"statements": too_many}, headers=auth)
+    r = httpx.post(tdb.url + "/api/v1/statements", json={"statements": too_many}, headers={**auth, "Accept": "application/json"})
     assert r.status_code == 422 and "statements" in r.json()["errors"]
     bad = {**build_statement(make_facts("b-x")), "decision_ground": "nope"}
-    r = httpx.post(tdb.url + "/api/v1/statements", json={"statements": [too_many[0], bad]}, headers=auth)
-    assert r.status_code == 422 and list(r.json()["errors"]) == ["statements.1.decision_ground"]
+    r = httpx.post(tdb.url + "/api/v1/statements", json={"statements": [too_many[0], bad]},
+                   headers={**auth, "Accept": "application/json"})
+    assert r.status_code == 422 and list(r.json()["errors"]) == ["statement_1"]
+    assert list(r.json()["errors"]["statement_1"]) == ["decision_ground"]
     assert "b-0" not in tdb.db.statements  # nothing from a failed batch is stored
-    assert httpx.post(tdb.url + "/api/v1/statements", content=b"{not json", headers=auth).status_code == 400
+    r = httpx.post(tdb.url + "/api/v1/statements", content=b"{not json", headers={**auth, "Accept": "application/json"})
+    assert r.status_code == 422  # the Database reads an undecodable body as an empty one
 
 
 def test_cli_submits_and_lists(db_url, tdb, monkeypatch):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
@@ -18,17 +19,26 @@ from vigil.vocabulary import Action, GroundType
 class Ground(Strict):
     type: GroundType
     reference: Trimmed = Field(min_length=1, max_length=500, description="The law's provision, or the terms-of-service clause.")
+    url: Trimmed | None = Field(None, max_length=500, description="Where the provision or clause can be read (http/https).")
 
 
 class DecisionBody(Strict):
     action: Action
-    territorial_scope: list[Trimmed] = Field(default_factory=list, max_length=300, description="ISO 3166-1 alpha-2 codes.")
+    territorial_scope: list[Trimmed] = Field(default_factory=list, max_length=300, description=(
+        "EU/EEA country codes where the restriction applies (as the Transparency Database lists them: GR for Greece; "
+        "EL is read as GR)."))
     ground: Ground
-    explanation: Trimmed = Field(min_length=1, max_length=MAX_EXPLANATION)
+    explanation: Trimmed = Field(min_length=1, max_length=MAX_EXPLANATION, description=(
+        "The facts and reasons; at most 2,000 characters, the Transparency Database's cap."))
+    incompatible_content_illegal: bool | None = Field(None, description="On contractual grounds: whether the content "
+                                                      "is also illegal.")
+    ends_on: date | None = Field(None, description="The last day of a time-limited restriction.")
 
     def to_core(self) -> DecisionIn:
         return DecisionIn(action=self.action, ground_type=self.ground.type, ground_reference=self.ground.reference,
-                          explanation=self.explanation, territorial_scope=self.territorial_scope)
+                          explanation=self.explanation, territorial_scope=self.territorial_scope,
+                          ground_reference_url=self.ground.url,
+                          incompatible_content_illegal=self.incompatible_content_illegal, ends_on=self.ends_on)
 
 
 # --- /v1/check ----------------------------------------------------------------------------------------

@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+from datetime import datetime, timezone
 from typing import Literal
 
 import orjson
@@ -19,6 +20,7 @@ from vigil import signals
 from vigil.errors import InvalidInput
 from vigil.schema import Strict, Trimmed
 from vigil.signals.pdq import QUALITY_FLOOR
+from vigil.transparency import tdb
 from vigil.vocabulary import NoticeSource
 
 MAX_TEXT_CHARS = 100_000  # a post or a comment; longer reports should send hashes or a URL
@@ -61,6 +63,15 @@ class ContentIn(Strict):
         "hashes (`vigil hash`) instead saves bandwidth."))
     uploader_id: Trimmed | None = Field(None, max_length=200, description="The uploader's account id on this service (for strikes).")
     views: int | None = Field(None, ge=0, le=10**15, description="The view count, as reach.")
+    posted_at: datetime | None = Field(None, description="When the uploader posted it (the statement of reasons' "
+                                       "content_date; else the day Vigil first saw it).")
+
+    @field_validator("posted_at")
+    @classmethod
+    def _aware(cls, value: datetime | None) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            raise ValueError("posted_at needs a time zone (e.g. 2026-05-01T12:00:00Z)")
+        return value.astimezone(timezone.utc) if value is not None else None
 
     @field_validator("hashes")
     @classmethod
@@ -110,9 +121,15 @@ class NoticeIn(Strict):
     authority: Trimmed | None = Field(None, min_length=1, max_length=200, description="Issuing authority of a removal order.")
     order_reference: Trimmed | None = Field(None, min_length=1, max_length=200)
     category: Trimmed | None = Field(None, max_length=64, pattern=r"^[a-z0-9_]+$")
-    language: Trimmed | None = Field(None, max_length=16, pattern=r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$")
+    language: Trimmed | None = Field(None, max_length=35, description=(
+        "The content's language as a BCP 47 tag; legacy and three-letter codes are normalised (iw -> he, deu -> de)."))
     idempotency_key: Trimmed | None = Field(None, min_length=1, max_length=200,
                                         description="In a batch: the same key twice creates one notice.")
+
+    @field_validator("language")
+    @classmethod
+    def _language(cls, value: str | None) -> str | None:
+        return tdb.normalise_language(value) if value else None
 
     @model_validator(mode="after")
     def _rules(self) -> NoticeIn:

@@ -88,6 +88,7 @@ def content_view(c: CaseContent) -> dict:
         "hashes": {k: v for k, v in (("md5", c.md5), ("sha256", c.sha256), ("pdq", c.pdq)) if v},
         "has_video_pdq": c.video_pdq is not None, "uploader_id": c.uploader_id,
         "first_seen_at": c.first_seen_at.isoformat(),
+        "posted_at": c.posted_at.isoformat() if c.posted_at else None,
         "retained_until": c.retained_until.isoformat() if c.retained_until else None,
         "purged": c.purged_at is not None,
     }

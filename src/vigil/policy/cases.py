@@ -44,6 +44,7 @@ class CasePolicy:
     auto_action_banks: frozenset[str] = frozenset()
     auto_action: Action = Action.REMOVE
     auto_ground_reference: str = "Regulation (EU) 2021/784 (TCO), terrorist content matched to a verified hash"
+    auto_ground_reference_url: str | None = "https://eur-lex.europa.eu/eli/reg/2021/784/oj"
 
     @property
     def claim_time(self) -> timedelta:

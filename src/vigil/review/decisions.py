@@ -7,9 +7,8 @@ of removed content for reinstatement.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -21,12 +20,12 @@ from vigil.evidence import Evidence, MatchEvidence
 from vigil.ledger.log import append_row
 from vigil.policy.cases import CasePolicy
 from vigil.store.cases import Case, CaseContent, Decision, Notice, NotifierRecord, Strike
+from vigil.transparency import sor, tdb
 from vigil.transparency.sor import DecisionFacts, StatementError, record_statement
-from vigil.vocabulary import OPEN_STATES, VIOLATIONS, WITHHELD, Action, CaseState, GroundType
+from vigil.vocabulary import OPEN_STATES, VIOLATIONS, WITHHELD, Action, CaseState, GroundType, NoticeSource
 
-MAX_EXPLANATION = 5000  # the Transparency Database's limit on decision_facts
-COUNTRY = re.compile(r"^[A-Z]{2}$")
-ISO_639_1 = re.compile(r"^[A-Za-z]{2}$")
+MAX_EXPLANATION = sor.MAX_EXPLANATION
+"""2,000 characters: the Transparency Database's cap on the explanation of the ground, which the statement repeats."""
 REDRESS = ("You may appeal this decision free of charge within six months (DSA Art. 20), "
            "use out-of-court dispute settlement (Art. 21), or go to court.")
 
@@ -38,6 +37,10 @@ class DecisionIn:
     ground_reference: str
     explanation: str
     territorial_scope: list[str] = field(default_factory=list)
+    ground_reference_url: str | None = None
+    incompatible_content_illegal: bool | None = None
+    ends_on: date | None = None
+    """The last day of a time-limited restriction; none for a permanent one."""
 
     def validated(self) -> DecisionIn:
         if self.action not in Action.__members__.values():
@@ -54,15 +57,22 @@ class DecisionIn:
         if not text or len(text) > MAX_EXPLANATION:
             raise InvalidInput(f"explanation states the facts (1-{MAX_EXPLANATION} characters)",
                                code="invalid_explanation", field="explanation")
-        scope = [c.strip().upper() for c in self.territorial_scope]
-        bad = [c for c in scope if not COUNTRY.match(c)]
-        if bad:
-            raise InvalidInput(f"territorial_scope takes ISO 3166-1 alpha-2 codes; not {bad}", code="invalid_territory",
-                               field="territorial_scope")
+        scope = [tdb.territory(c) for c in self.territorial_scope]
         if self.action == Action.DISABLE and not scope:
             raise InvalidInput("'disable' withholds content in named territories; list them in territorial_scope (or "
                                "use 'remove')", code="invalid_territory", field="territorial_scope")
-        return DecisionIn(Action(self.action), GroundType(self.ground_type), ref, text, sorted(set(scope)))
+        url = (self.ground_reference_url or "").strip() or None
+        if url is not None and (len(url) > sor.MAX_SHORT or not sor.URL_RE.match(url)):
+            raise InvalidInput(f"ground.url is an http(s) address of the law or terms clause (at most {sor.MAX_SHORT} "
+                               "characters)", code="invalid_ground", field="ground.url")
+        if self.ends_on is not None and self.action in (Action.NO_ACTION, Action.REMOVE):
+            raise InvalidInput("ends_on limits a restriction in time; a removal or no action has no end",
+                               code="invalid_end", field="ends_on")
+        if self.incompatible_content_illegal is not None and self.ground_type != GroundType.CONTRACTUAL:
+            raise InvalidInput("incompatible_content_illegal is for decisions on contractual grounds",
+                               code="invalid_ground", field="incompatible_content_illegal")
+        return DecisionIn(Action(self.action), GroundType(self.ground_type), ref, text, sorted(set(scope)), url,
+                          self.incompatible_content_illegal, self.ends_on)
 
 
 def decide(session: Session, case_id: int, d: DecisionIn, reviewer_key_id: int, *, policy: CasePolicy,
@@ -101,7 +111,7 @@ def decide_automatically(session: Session, case_id: int, match: MatchEvidence, *
     case.state, case.decided_at, case.updated_at = CaseState.DECIDED, at, at
     d = DecisionIn(action=policy.auto_action, ground_type=GroundType.LEGAL, ground_reference=policy.auto_ground_reference,
                    explanation=f"Exact {match.signal_type} match to entry {match.entry_id} of the verified bank "
-                   f"'{match.bank}'.").validated()
+                   f"'{match.bank}'.", ground_reference_url=policy.auto_ground_reference_url).validated()
     contents = list(session.scalars(sa.select(CaseContent).where(CaseContent.case_id == case_id).order_by(CaseContent.id)))
     notices = list(session.scalars(sa.select(Notice).where(Notice.case_id == case_id).order_by(Notice.id)))
     return record(session, case, d, contents, notices, reviewer_key_id=None, automated=True, policy=policy, at=at)
@@ -114,7 +124,8 @@ def apply_to_reuploads(session: Session, case_id: int, decided: Decision, conten
     case = session.get(Case, case_id)
     d = DecisionIn(action=decided.action, ground_type=decided.ground_type, ground_reference=decided.ground_reference,
                    explanation=f"A copy of content already decided in decision {decided.id}: {decided.explanation}"[:MAX_EXPLANATION],
-                   territorial_scope=list(decided.territorial_scope)).validated()
+                   territorial_scope=list(decided.territorial_scope), ground_reference_url=decided.ground_reference_url,
+                   incompatible_content_illegal=decided.incompatible_content_illegal, ends_on=decided.ends_on).validated()
     contents = list(session.scalars(sa.select(CaseContent).where(CaseContent.case_id == case_id,
                                                                  CaseContent.content_id.in_(content_ids))))
     notices = list(session.scalars(sa.select(Notice).where(Notice.id.in_(notice_ids))))
@@ -145,17 +156,20 @@ def record(session: Session, case: Case, d: DecisionIn, contents: list[CaseConte
                         ground_type=d.ground_type, ground_reference=d.ground_reference, explanation=d.explanation,
                         reviewer_key_id=reviewer_key_id, automated=automated,
                         content_ids=[c.content_id for c in contents], appeal_id=appeal_id,
-                        derived_from=derived_from, decided_at=at)
+                        derived_from=derived_from, decided_at=at, ground_reference_url=d.ground_reference_url,
+                        incompatible_content_illegal=d.incompatible_content_illegal, ends_on=d.ends_on)
     session.add(decision)
     session.flush()
     append_row(session, "automated_action" if automated else "decision", decision)
 
     statements: dict[int, dict] = {}
+    identity = source_identity(case.source, notices)
     for c in contents:
         try:
             row = record_statement(session, facts_for(
                 d, puid=f"vigil-d{decision.id}-c{c.id}", content_type=c.content_type, first_seen_at=c.first_seen_at,
-                source=case.source, language=case.language, evidence=case.evidence, automated=automated, at=at))
+                posted_at=c.posted_at, source=case.source, source_identity=identity, language=case.language,
+                evidence=case.evidence, automated=automated, at=at))
         except StatementError as e:
             raise InvalidInput(f"the statement of reasons would be refused: {'; '.join(e.errors)}; reword the "
                                "explanation or ground", code="invalid_statement", field="explanation") from None
@@ -184,27 +198,35 @@ def record(session: Session, case: Case, d: DecisionIn, contents: list[CaseConte
 
 
 def facts_for(d: DecisionIn, *, puid: str, content_type: str, first_seen_at: datetime, source: str,
-              language: str | None, evidence: Evidence | None, automated: bool, at: datetime) -> DecisionFacts:
+              language: str | None, evidence: Evidence | None, automated: bool, at: datetime,
+              posted_at: datetime | None = None, source_identity: str | None = None) -> DecisionFacts:
     """The facts one copy's statement of reasons is built from.
 
     The console's preview builds its statements from these too, so a reviewer sees the statement that
-    deciding will record.
+    deciding will record. The content's date is when it was posted, if the notice said, else when Vigil first
+    saw it. The language is the statement's ISO 639-1 code ("zh-Hant" gives ZH; "fil" has none, so the
+    statement names no language rather than another one: FI is Finnish).
     """
     detected = evidence is not None and evidence.detected
     return DecisionFacts(
         puid=puid, action=d.action, territorial_scope=d.territorial_scope,
         ground_type=d.ground_type, ground_reference=d.ground_reference, explanation=d.explanation,
-        content_type=[content_type], content_date=min(first_seen_at.date(), at.date()),
+        content_type=[content_type], content_date=min((posted_at or first_seen_at).date(), at.date()),
         decision_date=at.date(), source=source, automated_detection=automated or detected,
-        automated_decision="fully" if automated else "not", category=None,
-        language=_iso_639_1(language))
+        automated_decision="fully" if automated else "not", category=None, language=language,
+        source_identity=source_identity, ground_reference_url=d.ground_reference_url,
+        incompatible_content_illegal=d.incompatible_content_illegal, ends_on=d.ends_on)
 
 
-def _iso_639_1(language: str | None) -> str | None:
-    """The statement's two-letter language, from a BCP 47 tag: "zh-Hant" gives ZH; "fil" has no ISO 639-1
-    code, so the statement leaves the language out rather than name another one (FI is Finnish)."""
-    primary = (language or "").split("-")[0]
-    return primary.upper() if ISO_639_1.match(primary) else None
+def source_identity(source: str, notices: list[Notice]) -> str | None:
+    """Who notified, as the statement may name them: the authority of a removal order, or a trusted flagger (an
+    organisation recognised under DSA Art. 22). Never a private notifier: statements carry no personal data."""
+    if source == NoticeSource.AUTHORITY_ORDER:
+        return next((n.authority for n in notices if n.authority), None)
+    if source == NoticeSource.TRUSTED_FLAGGER:
+        return next((n.notifier_name for n in notices if n.source == NoticeSource.TRUSTED_FLAGGER and n.notifier_name),
+                    None)
+    return None
 
 
 def summary_of(decision: Decision) -> dict:

@@ -6,7 +6,7 @@ period, and is never a ledger field. Accounts appear only as the operator's own 
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 from typing import Any
 
@@ -118,6 +118,7 @@ class CaseContent(Base):
     video_pdq: Mapped[str | None] = mapped_column(sa.Text)
     text_key: Mapped[str | None] = mapped_column(sa.String(128))
     first_seen_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    posted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # when the uploader posted it, if the notice said
     retained_until: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
     purged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
@@ -158,6 +159,10 @@ class Decision(Base):
     # A re-upload decision copies this earlier decision on the case; reversing that one reverses it too.
     derived_from: Mapped[int | None] = mapped_column(sa.Integer)
     decided_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # What the statement of reasons also carries (the Transparency Database's optional fields Vigil knows).
+    ground_reference_url: Mapped[str | None] = mapped_column(sa.String(500))
+    incompatible_content_illegal: Mapped[bool | None] = mapped_column(sa.Boolean)
+    ends_on: Mapped[date | None] = mapped_column(sa.Date)
 
 
 class Appeal(Base):

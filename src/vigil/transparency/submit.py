@@ -1,11 +1,16 @@
 """Send pending statements of reasons to the EU Transparency Database, at least once, in batches of 100.
 
-The `statements` table is the outbox: a statement stays pending until the Database accepted it.
-A 422 names the statements at fault (`errors` keyed `statements.<n>.<field>`); those are marked
-failed with the Database's words and the rest of the batch is sent again at once, because the
-Database stores nothing from a batch with an error. A duplicate-puid answer means an earlier attempt
-got through (its response was lost), so that statement counts as submitted. Network errors, 429
-and 5xx retry with exponential backoff.
+The `statements` table is the outbox: a statement stays pending until the Database accepted it. The answers
+handled are the Database's own (read from its controllers, vigil/transparency/data/tdb_rules.json):
+- 201: every statement of the batch is stored.
+- 422 with `errors` keyed `statement_<i>` (0-based, each a {field: [messages]} map): the Database refused the
+  WHOLE batch and stored nothing. The statements named are marked failed with its words; the rest are sent
+  again at once.
+- 422 with `errors.existing_puids`: a puid is already held (or locked by another request). An earlier attempt
+  may have got through with its answer lost, so each named puid is looked up (GET existing-puid: 302 found,
+  404 not); found ones count as submitted and the rest are sent again. Not confirmed: retry later.
+- 401/403, 429, 5xx and network errors: retry with exponential backoff.
+Every request says `Accept: application/json`: without it the Database answers a validation error with a 302.
 """
 
 from __future__ import annotations
@@ -30,7 +35,8 @@ MAX_BATCH = 100  # the Database accepts 1..100 statements per request
 FIRST_RETRY = timedelta(seconds=30)
 MAX_RETRY = timedelta(hours=6)
 MAX_ATTEMPTS = 12  # about two days of retries at the capped backoff
-ERROR_KEY = re.compile(r"^statements\.(\d+)\.(.+)$")
+STATEMENT_KEY = re.compile(r"^statement_(\d+)$")
+EXISTING_PATH = "/api/v1/statement/existing-puid/"
 
 logger = logging.getLogger("vigil.transparency")
 
@@ -100,10 +106,10 @@ def _submit_batch(session: Session, client: httpx.Client, endpoint: str, token: 
             _fail(st, "; ".join(problems), result)
         else:
             ready.append(st)
+    headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
     while ready:
         try:
-            response = client.post(endpoint + BATCH_PATH, json={"statements": [st.body for st in ready]},
-                                   headers={"Authorization": f"Bearer {token}", "Accept": "application/json"})
+            response = client.post(endpoint + BATCH_PATH, json={"statements": [st.body for st in ready]}, headers=headers)
         except httpx.HTTPError as exc:
             _retry_all(ready, now, f"{type(exc).__name__}: {exc}", result)
             break
@@ -112,7 +118,12 @@ def _submit_batch(session: Session, client: httpx.Client, endpoint: str, token: 
                 _done(st, now, result)
             break
         if response.status_code == 422:
-            ready = _settle_rejected(ready, _json(response), now, result)
+            body = _json(response)
+            errors = body.get("errors") if isinstance(body.get("errors"), dict) else {}
+            if "existing_puids" in errors:
+                ready = _settle_duplicates(client, endpoint, headers, ready, errors, now, result)
+            else:
+                ready = _settle_rejected(ready, errors, body, now, result)
             continue
         if response.status_code in (401, 403):
             _retry_all(ready, now, f"the Transparency Database refused the token (HTTP {response.status_code})", result)
@@ -122,28 +133,57 @@ def _submit_batch(session: Session, client: httpx.Client, endpoint: str, token: 
     return len(batch)
 
 
-def _settle_rejected(ready: list[Statement], body: dict, now: datetime, result: SubmitResult) -> list[Statement]:
-    """Apply a 422 to the statements it names; return the ones to send again."""
+def _settle_rejected(ready: list[Statement], errors: dict, body: dict, now: datetime,
+                     result: SubmitResult) -> list[Statement]:
+    """Fail the statements a whole-batch refusal names (`statement_<i>`); return the others, to send again."""
     per_statement: dict[int, list[str]] = {}
-    errors = body.get("errors") if isinstance(body.get("errors"), dict) else {}
-    for key, messages in errors.items():
-        m = ERROR_KEY.match(str(key))
+    for key, fields in errors.items():
+        m = STATEMENT_KEY.match(str(key))
         if m and int(m.group(1)) < len(ready):
-            texts = messages if isinstance(messages, list) else [messages]
-            per_statement.setdefault(int(m.group(1)), []).extend(f"{m.group(2)}: {t}" for t in texts)
-    if not per_statement:  # a 422 we cannot attribute: do not loop on it
-        _retry_all(ready, now, f"HTTP 422 without per-statement errors: {body.get('message', '')}"[:500], result)
+            items = fields.items() if isinstance(fields, dict) else [("statement", fields)]
+            for field, messages in items:
+                texts = messages if isinstance(messages, list) else [messages]
+                per_statement.setdefault(int(m.group(1)), []).extend(f"{field}: {t}" for t in texts)
+    if not per_statement:  # a 422 we cannot attribute (the envelope itself): do not loop on it
+        _retry_all(ready, now, f"HTTP 422 naming no statement: {body.get('message', '')} {errors}"[:500], result)
         return []
     remaining = []
     for i, st in enumerate(ready):
-        problems = per_statement.get(i)
-        if problems is None:
-            remaining.append(st)
-        elif all(p.startswith("puid:") and "unique" in p for p in problems):
-            _done(st, now, result)  # an earlier attempt got through; its answer was lost
+        if i in per_statement:
+            _fail(st, "; ".join(per_statement[i]), result)
         else:
-            _fail(st, "; ".join(problems), result)
+            remaining.append(st)
     return remaining
+
+
+def _settle_duplicates(client: httpx.Client, endpoint: str, headers: dict, ready: list[Statement], errors: dict,
+                       now: datetime, result: SubmitResult) -> list[Statement]:
+    """A duplicate-puid refusal: statements the Database holds count as submitted; the rest are sent again."""
+    named = {str(p) for p in errors.get("existing_puids") or []}
+    held = []
+    for st in ready:
+        if st.puid in named:
+            found = _stored(client, endpoint, headers, st.puid)
+            if found is None:  # cannot tell now (another request holds its lock, or the lookup failed)
+                _retry_all(ready, now, f"puid {st.puid} is held by another request or could not be looked up", result)
+                return []
+            if found:
+                held.append(st)
+    if not held:
+        _retry_all(ready, now, f"duplicate puids the Database does not hold: {sorted(named)}"[:500], result)
+        return []
+    for st in held:
+        _done(st, now, result)  # an earlier attempt got through; its answer was lost
+    return [st for st in ready if st not in held]
+
+
+def _stored(client: httpx.Client, endpoint: str, headers: dict, puid: str) -> bool | None:
+    """Whether the Database holds `puid` (its existing-puid route: 302 found, 404 not); None when it cannot tell."""
+    try:
+        r = client.get(endpoint + EXISTING_PATH + puid, headers=headers, follow_redirects=False)
+    except httpx.HTTPError:
+        return None
+    return True if r.status_code == 302 else False if r.status_code == 404 else None
 
 
 def _json(response: httpx.Response) -> dict:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from datetime import datetime
 
+import sqlalchemy as sa
 from fastapi import Depends, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
@@ -16,10 +17,12 @@ from vigil.console import queries
 from vigil.console.signin import Reviewer
 from vigil.console.web import PageError, allowed, console_router, posted, render, see_other
 from vigil.errors import NotFound, VigilError
+from vigil.evidence import Evidence
 from vigil.review import decisions, disclosures, views
 from vigil.review.decisions import DecisionIn
 from vigil.roles import Permission
 from vigil.schema import MAX_ID, Id
+from vigil.store.cases import Notice
 from vigil.transparency import sor
 from vigil.vocabulary import Action
 from vigil.web.deps import CurrentRuntime, DbSession
@@ -131,20 +134,22 @@ def decision_in(d: dict) -> DecisionIn:
                       explanation=d["explanation"], territorial_scope=scope).validated()
 
 
-def preview_statements(c: dict, copies: list[dict], d: DecisionIn, at: datetime) -> tuple[list[tuple[str, str]], list[str]]:
+def preview_statements(s: Session, c: dict, copies: list[dict], d: DecisionIn,
+                       at: datetime) -> tuple[list[tuple[str, str]], list[str]]:
     """The statements of reasons this decision will produce (as JSON text, one per copy), and any reason one
     would be refused.
 
     The facts come from decisions.facts_for, as when the decision is recorded; only the puid is a stand-in.
     """
-    from vigil.evidence import Evidence
-
     out, problems = [], []
     evidence = Evidence.model_validate(c.get("evidence") or {})
+    notices = list(s.scalars(sa.select(Notice).where(Notice.case_id == c["id"])))
+    identity = decisions.source_identity(c["source"], notices)
     for m in copies:
         statement = sor.build_statement(decisions.facts_for(
             d, puid=f"pending-c{m['id']}", content_type=m["type"], first_seen_at=fmt.parse(m["first_seen_at"]),
-            source=c["source"], language=c["language"], evidence=evidence, automated=False, at=at))
+            posted_at=fmt.parse(m["posted_at"]) if m.get("posted_at") else None, source=c["source"],
+            source_identity=identity, language=c["language"], evidence=evidence, automated=False, at=at))
         problems += [f"{m['content_id']}: {p}" for p in sor.validate_statement(statement)]
         out.append((m["content_id"], json.dumps(statement, indent=2, sort_keys=True, ensure_ascii=False)))
     return out, problems
@@ -161,7 +166,7 @@ async def case_preview(request: Request, case_id: Id, s: DbSession,
     at = fmt.now()
     c = load_case(s, case_id)
     context = case_context(s, reviewer, c, at)
-    statements, problems = ([], []) if d.action == Action.NO_ACTION else preview_statements(c, context["copies"], d, at)
+    statements, problems = ([], []) if d.action == Action.NO_ACTION else preview_statements(s, c, context["copies"], d, at)
     if problems:
         return case_page(request, reviewer, s, case_id, status_code=422, d=raw,
                          error="The statement of reasons would be refused: " + "; ".join(problems))
