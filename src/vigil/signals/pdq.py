@@ -234,9 +234,15 @@ def _bar(lines: np.ndarray, limit: int) -> int:
     colour = np.median(first, axis=0).astype(np.int16)
     if limit == 0 or np.abs(first - colour).max() > BORDER_TOLERANCE:
         return 0
-    deviation = np.abs(lines[:limit].astype(np.int16) - colour).max(axis=2).mean(axis=1)
-    beyond = np.flatnonzero(deviation > BORDER_MEAN_TOLERANCE)
-    return int(beyond[0]) if beyond.size else 0
+    start, step = 0, 8
+    while start < limit:  # in growing chunks: the cost follows the bar, not the limit
+        chunk = lines[start:min(start + step, limit)]
+        deviation = np.abs(chunk.astype(np.int16) - colour).max(axis=2).mean(axis=1)
+        beyond = np.flatnonzero(deviation > BORDER_MEAN_TOLERANCE)
+        if beyond.size:
+            return start + int(beyond[0])
+        start, step = start + len(chunk), step * 2
+    return 0
 
 
 def _hex(bits: np.ndarray) -> str:

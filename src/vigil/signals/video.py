@@ -60,9 +60,10 @@ from typing import BinaryIO
 
 import numpy as np
 import pdqhash
+from PIL import Image
 
 from vigil.signals.base import InvalidSignal, MediaError, Signal
-from vigil.signals.pdq import PDQ_THRESHOLD, QUALITY_FLOOR, border_crops
+from vigil.signals.pdq import PDQ_THRESHOLD, QUALITY_FLOOR, border_crops, hash_rgb, reduction_factor
 
 MATCH_SHARE = 0.8
 """Share of query frames that must match for the video to match (pytx VPDQ_QUERY_MATCH_THRESHOLD_PERCENT, 80 %)."""
@@ -252,6 +253,18 @@ def _pdq(rgb: np.ndarray) -> tuple[str, int]:
     return np.packbits(vector.astype(np.uint8)).tobytes().hex(), int(quality)
 
 
+def _trimmed(rgb: np.ndarray, timestamp: float) -> Frame | None:
+    """The frame's picture inside its bars, if it has bars, found and hashed on the frame box-reduced as images
+    are (`pdq.hash_image`): within a few bits of the full-size hash, for the extra letterbox list only."""
+    scale = reduction_factor(rgb.shape[1], rgb.shape[0])
+    small = np.asarray(Image.fromarray(rgb).reduce(scale)) if scale > 1 else rgb
+    crops = border_crops(small)
+    if not crops:
+        return None
+    signal = hash_rgb(crops[-1], scale, dihedral=False)
+    return Frame(signal.value, signal.quality or 0, timestamp)
+
+
 def _sample(container, stream, rate: float, seconds_per_hash: float, max_decoded: int,
             max_seconds: float) -> tuple[list[Frame], list[Frame]]:
     """(whole-frame hashes, the same with bars trimmed) of every `int(seconds_per_hash * rate)`-th decoded frame."""
@@ -280,10 +293,7 @@ def _sample(container, stream, rate: float, seconds_per_hash: float, max_decoded
         timestamp = float(np.float32(index) / rate32)
         pdq, quality = _pdq(rgb)
         whole.append(Frame(pdq, quality, timestamp))
-        crops = border_crops(rgb)
-        if crops:
-            pdq, quality = _pdq(crops[-1])
-        trimmed.append(Frame(pdq, quality, timestamp))
+        trimmed.append(_trimmed(rgb, timestamp) or whole[-1])
     return whole, trimmed
 
 
