@@ -282,7 +282,7 @@ class Matcher:
             index = self._index(bank, signal.type)
             if not len(index):
                 continue
-            values = [signal.value, *signal.variants] if bank.dihedral else [signal.value]
+            values = list(dict.fromkeys((signal.value, *signal.variants))) if bank.dihedral else [signal.value]
             out.extend((bank.name, entry_id, d) for entry_id, d in index.search(values, bank.threshold).items())
         return out
 

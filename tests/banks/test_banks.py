@@ -362,15 +362,15 @@ def test_video_bank_matches_by_share_of_frames(db_url):
     bank_video = encode([Frame(h, 90) for h in frames])
     with session_scope(db_url) as s:
         service.create_bank(s, "videos")
-        service.add_entry(s, "videos", "video_pdq", bank_video, labels={"content_type": "video"})
+        service.add_entry(s, "videos", "vpdq", bank_video, labels={"content_type": "video"})
     m = Matcher(db_url)
     clip = encode([Frame(flip(h, 5), 80) for h in frames[2:7]])
-    [hit] = m.match([Signal("video_pdq", clip)])
+    [hit] = m.match([Signal("vpdq", clip)])
     assert (hit.bank, hit.distance, hit.labels) == ("videos", 0, {"content_type": "video"})
     mostly_other = encode([Frame(flip(h, 5), 80) for h in frames[:3]] + [Frame(flip(h, 128), 80) for h in frames[3:5]])
-    assert m.match([Signal("video_pdq", mostly_other)]) == []
+    assert m.match([Signal("vpdq", mostly_other)]) == []
     low_quality = encode([Frame(h, 10) for h in frames])
-    assert m.match([Signal("video_pdq", low_quality)]) == []
+    assert m.match([Signal("vpdq", low_quality)]) == []
 
 
 def test_a_writer_committing_late_is_not_skipped(db_url):

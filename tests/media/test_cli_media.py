@@ -52,7 +52,7 @@ def test_hash_prints_signals_and_errors(tmp_path):
 def test_hash_human_output():
     result = vigil("hash", str(DEMO / "video" / "broadcast.mp4"))
     assert result.returncode == 0
-    assert "video_pdq" in result.stdout and "frames)" in result.stdout
+    assert "vpdq" in result.stdout and "frames)" in result.stdout
 
 
 def test_hash_missing_file_is_a_usage_error(tmp_path):
@@ -67,7 +67,7 @@ EXPECTED = {
     "poster-c-letterboxed.jpg": "pdq",
     "poster-d-rotated.png": "pdq",
     "flyer-e-copy.jpg": "md5",
-    "broadcast-clip.mp4": "video_pdq",
+    "broadcast-clip.mp4": "vpdq",
 }
 
 

@@ -17,7 +17,7 @@ VALUES = {
     "pdq": hex_digest(64),
     "md5": hex_digest(32),
     "sha256": hex_digest(64),
-    "video_pdq": frames.map(encode),
+    "vpdq": frames.map(encode),
 }
 """A strategy of valid values per type: registering a type without one fails test_every_type_has_values."""
 
@@ -72,7 +72,7 @@ def test_rejects_wrong_types(kind, bad):
 
 
 def test_unknown_type_is_invalid_signal():
-    with pytest.raises(InvalidSignal, match="known: md5, pdq, sha256, video_pdq"):
+    with pytest.raises(InvalidSignal, match="known: md5, pdq, sha256, vpdq"):
         signals.get("tmk")
 
 

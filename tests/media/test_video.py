@@ -1,4 +1,4 @@
-"""video_pdq: frame sampling, vPDQ-style matching, the value codec, bad input."""
+"""vpdq: frame sampling, vPDQ-style matching, the value codec, bad input."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from _images import video_bytes
 from vigil.signals import InvalidSignal, MediaError, get, hash_bytes, hash_path
 from vigil.signals.video import MATCH_SHARE, MAX_FRAMES, Frame, compare, decode, encode
 
-VIDEO = get("video_pdq")
+VIDEO = get("vpdq")
 
 
 @pytest.fixture(scope="module")
@@ -31,7 +31,7 @@ def test_signals_of_a_video_file(tmp_path):
     data = video_bytes([3, 4])
     path = tmp_path / "clip.bin"
     path.write_bytes(data)
-    assert [s.type for s in hash_path(path)] == ["video_pdq", "md5", "sha256"]
+    assert [s.type for s in hash_path(path)] == ["vpdq", "md5", "sha256"]
     assert hash_path(path) == hash_bytes(data)
 
 

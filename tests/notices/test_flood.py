@@ -36,7 +36,7 @@ def counts(db_url):
 
 def test_flood_of_one_video_is_one_case(db_url, client, role_keys):
     rng = random.Random(7)
-    values = [(f"vid-{i}", {"video_pdq": v}) for i, v in enumerate(video_copies(rng, COPIES))]
+    values = [(f"vid-{i}", {"vpdq": v}) for i, v in enumerate(video_copies(rng, COPIES))]
     flood(client, role_keys, values, rng)
     assert counts(db_url) == (1, COPIES, NOTICES)
     [case] = client.get("/v1/cases", headers=auth(role_keys, "reviewer")).json()
@@ -45,7 +45,7 @@ def test_flood_of_one_video_is_one_case(db_url, client, role_keys):
 
 def test_flood_of_three_videos_is_three_cases(db_url, client, role_keys):
     rng = random.Random(8)
-    values = [(f"vid-{k}-{i}", {"video_pdq": v}) for k in range(3) for i, v in enumerate(video_copies(rng, COPIES // 3))]
+    values = [(f"vid-{k}-{i}", {"vpdq": v}) for k in range(3) for i, v in enumerate(video_copies(rng, COPIES // 3))]
     flood(client, role_keys, values, rng)
     cases, copies, notices = counts(db_url)
     assert (cases, copies, notices) == (3, 3 * (COPIES // 3), NOTICES)

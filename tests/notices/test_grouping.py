@@ -76,9 +76,9 @@ def test_same_video_groups_and_different_video_does_not(db_url):
     frames = [random_pdq(rng) for _ in range(12)]
     copy = [flip(f, rng.sample(range(256), 8)) for f in frames]
     other = [random_pdq(rng) for _ in range(12)]
-    ids = case_ids(ingest(db_url, [notice("v1", hashes={"video_pdq": video_value(rng, frames)})]))
-    ids += case_ids(ingest(db_url, [notice("v2", hashes={"video_pdq": video_value(rng, copy)}),
-                                    notice("v3", hashes={"video_pdq": video_value(rng, other)})]))
+    ids = case_ids(ingest(db_url, [notice("v1", hashes={"vpdq": video_value(rng, frames)})]))
+    ids += case_ids(ingest(db_url, [notice("v2", hashes={"vpdq": video_value(rng, copy)}),
+                                    notice("v3", hashes={"vpdq": video_value(rng, other)})]))
     assert ids[0] == ids[1] != ids[2]
 
 

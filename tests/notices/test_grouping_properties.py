@@ -102,10 +102,10 @@ def test_copies_committed_while_a_batch_waits_for_the_lock_still_group(db_url, m
     pdq = random_pdq(rng)
     frames = [random_pdq(rng) for _ in range(12)]
     clip = lambda: video.encode([video.Frame(flip(f, rng.sample(range(256), 6)), 90) for f in frames])  # noqa: E731
-    first = [notice("same-id"), notice("img-a", hashes={"pdq": pdq}), notice("vid-a", hashes={"video_pdq": clip()}),
+    first = [notice("same-id"), notice("img-a", hashes={"pdq": pdq}), notice("vid-a", hashes={"vpdq": clip()}),
              notice("txt-a", text="Join the fighters at the border tonight")]
     second = [notice("same-id"), notice("img-b", hashes={"pdq": flip(pdq, rng.sample(range(256), 12))}),
-              notice("vid-b", hashes={"video_pdq": clip()}), notice("txt-b", text="JOIN the f1ghters at the border tonight!")]
+              notice("vid-b", hashes={"vpdq": clip()}), notice("txt-b", text="JOIN the f1ghters at the border tonight!")]
     real = intake.serialise
     earlier = []
 

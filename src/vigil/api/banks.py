@@ -60,7 +60,7 @@ class BankOut(BaseModel):
 
 
 class EntryCreate(Strict):
-    signal_type: str = Field(max_length=32, description="pdq, video_pdq, md5 or sha256")
+    signal_type: str = Field(max_length=32, description="pdq, vpdq, md5 or sha256")
     value: str = Field(max_length=2_000_000)
     labels: dict[str, str | list[str]] = Field(default_factory=dict, description="GIFCT labels: entity, behaviour, content_type, plus extras")
     source: str = Field("", max_length=200)

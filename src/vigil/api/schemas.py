@@ -51,7 +51,7 @@ Verdict = Literal["violating", "review", "benign"]
 
 
 class SignalIn(Strict):
-    type: str = Field(max_length=32, description="pdq, video_pdq, md5 or sha256")
+    type: str = Field(max_length=32, description="pdq, vpdq, md5 or sha256")
     value: str = Field(max_length=2_000_000, description="The hash as its type writes it (PDQ: 64 hex characters)")
 
 

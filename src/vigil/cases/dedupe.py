@@ -38,9 +38,9 @@ class ContentKeys:
     text_key: str | None
 
 
-KEY_KINDS = {"video_pdq": "video"}
+KEY_KINDS = {"vpdq": "video"}
 """Case key kinds are signal names, but for videos, whose key has always been "video:<sha256 of the value>"."""
-NEAR_PDQ, NEAR_VIDEO = "pdq", "video_pdq"
+NEAR_PDQ, NEAR_VIDEO = "pdq", "vpdq"
 """The signals compared for near copies, beyond exact keys."""
 
 
@@ -126,13 +126,13 @@ class NearIndex:
                     self.pdq.add(r.id, r.key[4:])
             self.pdq_case.update((r.id, r.case_id) for r in rows)
             self.last_pdq = (rows[-1].id, rows[-1].key)
-        vrows = session.execute(sa.select(CaseContent.id, CaseContent.case_id, CaseContent.content_id, CaseContent.video_pdq)
-                                .where(CaseContent.video_pdq.is_not(None), CaseContent.id > self.last_video[0])
+        vrows = session.execute(sa.select(CaseContent.id, CaseContent.case_id, CaseContent.content_id, CaseContent.vpdq)
+                                .where(CaseContent.vpdq.is_not(None), CaseContent.id > self.last_video[0])
                                 .order_by(CaseContent.id)).all()
         for r in vrows:
             reps = self.videos.setdefault(r.case_id, [])
             if len(reps) < VIDEO_REPRESENTATIVES:
-                reps.append(r.video_pdq)
+                reps.append(r.vpdq)
         if vrows:
             self.last_video = (vrows[-1].id, vrows[-1].content_id)
 
@@ -171,8 +171,8 @@ class Near:
                 self.pdq[mine[i]].add(new_pdqs[j][1])
         if self.video:
             for case_id, value in session.execute(
-                    sa.select(CaseContent.case_id, CaseContent.video_pdq)
-                    .where(CaseContent.video_pdq.is_not(None), CaseContent.id > self.video_mark)):
+                    sa.select(CaseContent.case_id, CaseContent.vpdq)
+                    .where(CaseContent.vpdq.is_not(None), CaseContent.id > self.video_mark)):
                 for v, found in self.video.items():
                     if case_id not in found and same_video(v, value):
                         found.add(case_id)

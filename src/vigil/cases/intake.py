@@ -449,7 +449,7 @@ def add_copies(session: Session, batch: Batch) -> None:
             content_rows.append({
                 "case_id": cid, "content_id": c.id, "content_url": c.url, "content_type": c.inferred_type(),
                 "content_text": c.text, "uploader_id": c.uploader_id, "md5": c.hashes.get("md5"),
-                "sha256": c.hashes.get("sha256"), "pdq": ck.pdq, "video_pdq": ck.video, "text_key": ck.text_key,
+                "sha256": c.hashes.get("sha256"), "pdq": ck.pdq, "vpdq": ck.video, "text_key": ck.text_key,
                 "first_seen_at": batch.now, "posted_at": c.posted_at,
             })
             batch.new_copies.append(pos)

@@ -57,7 +57,7 @@ class ContentIn(Strict):
     type: Literal["text", "image", "video", "audio", "other"] | None = Field(
         None, description="Inferred from the hashes or text when not given.")
     text: Trimmed | None = Field(None, max_length=MAX_TEXT_CHARS)
-    hashes: dict[str, str] = Field(default_factory=dict, description="Signal type -> value: pdq, video_pdq, md5, sha256.")
+    hashes: dict[str, str] = Field(default_factory=dict, description="Signal type -> value: pdq, vpdq, md5, sha256.")
     media: Trimmed | None = Field(None, max_length=MAX_MEDIA_BASE64, description=(
         "The image or video itself, base64. Vigil hashes it on receipt and keeps only the hashes; sending "
         "hashes (`vigil hash`) instead saves bandwidth."))
@@ -88,7 +88,7 @@ class ContentIn(Strict):
     def inferred_type(self) -> str:
         if self.type:
             return self.type
-        if "video_pdq" in self.hashes:
+        if "vpdq" in self.hashes:
             return "video"
         if "pdq" in self.hashes:
             return "image"

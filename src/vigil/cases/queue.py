@@ -86,7 +86,7 @@ def content_view(c: CaseContent) -> dict:
     return {
         "id": c.id, "content_id": c.content_id, "url": c.content_url, "type": c.content_type, "text": c.content_text,
         "hashes": {k: v for k, v in (("md5", c.md5), ("sha256", c.sha256), ("pdq", c.pdq)) if v},
-        "has_video_pdq": c.video_pdq is not None, "uploader_id": c.uploader_id,
+        "has_vpdq": c.vpdq is not None, "uploader_id": c.uploader_id,
         "first_seen_at": c.first_seen_at.isoformat(),
         "posted_at": c.posted_at.isoformat() if c.posted_at else None,
         "retained_until": c.retained_until.isoformat() if c.retained_until else None,

@@ -7,6 +7,7 @@ with the video in the frame id, so a query costs one multi-index lookup per fram
 
 from __future__ import annotations
 
+import math
 from typing import Callable, Sequence
 
 import numpy as np
@@ -22,8 +23,8 @@ class VideoIndex:
     """Bank videos' usable frames in one PDQ index; `frames_of(value)` gives a value's usable frame hashes.
 
     A query video matches a bank video when the share of its usable frames within the frame threshold of
-    some frame of that video reaches `match_share` (vPDQ's rule); the distance reported is the percentage
-    of query frames that did not match.
+    some frame of that video reaches `match_share` (vPDQ's rule); the distance reported is 100 minus the whole
+    percentage of query frames matched (floor, so <= 20 exactly when pytx's 80 % holds).
     """
 
     def __init__(self, frames_of: Callable[[str], list[str]], match_share: float) -> None:
@@ -59,7 +60,7 @@ class VideoIndex:
         for entry_id, rows in hits.items():
             share = len(rows) / len(frames)
             if share >= self._match_share:
-                out.append((entry_id, round(100 * (1 - share))))
+                out.append((entry_id, 100 - math.floor(share * 100 + 1e-9)))
         return sorted(out, key=lambda x: (x[1], x[0]))
 
     def search(self, values: Sequence[str], threshold: int) -> dict[int, int]:

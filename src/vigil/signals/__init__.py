@@ -1,6 +1,6 @@
 """Signals: the fingerprints Vigil computes from content and matches against hash banks.
 
-`get(name)` returns a SignalType ("pdq", "video_pdq", "md5", "sha256"); `hash_bytes` and
+`get(name)` returns a SignalType ("pdq", "vpdq", "md5", "sha256"); `hash_bytes` and
 `hash_path` pick the types that apply by sniffing the content, never by trusting a filename.
 """
 
@@ -12,9 +12,11 @@ from vigil.signals.base import InvalidSignal, MediaError, Signal, SignalIndex, S
 from vigil.signals.exact import MD5, SHA256
 from vigil.signals.pdq import PDQ, read_image
 from vigil.signals.sniff import SNIFF_BYTES, describe, sniff
-from vigil.signals.video import VIDEO_PDQ
+from vigil.signals.video import VPDQ
 
-REGISTRY: dict[str, SignalType] = {t.name: t for t in (PDQ, VIDEO_PDQ, MD5, SHA256)}
+REGISTRY: dict[str, SignalType] = {t.name: t for t in (PDQ, VPDQ, MD5, SHA256)}
+ALIASES = {"video_pdq": "vpdq"}
+"""Older names still read: Vigil called vPDQ `video_pdq` (with its own value format) before 2026-12."""
 
 
 def types_for_kind(kind: str) -> tuple[SignalType, ...]:
@@ -26,7 +28,7 @@ def types_for_kind(kind: str) -> tuple[SignalType, ...]:
 def get(name: str) -> SignalType:
     """The signal type called `name`; raises InvalidSignal naming the known types otherwise."""
     try:
-        return REGISTRY[name]
+        return REGISTRY[ALIASES.get(name, name)]
     except (KeyError, TypeError):
         raise InvalidSignal(f"unknown signal type {name!r}; known: {', '.join(sorted(REGISTRY))}") from None
 

@@ -36,9 +36,12 @@ class Signal:
     value: str
     quality: int | None = None
     variants: tuple[str, ...] = ()
-    """PDQ only: the hashes of the 7 other rotations and flips of the same image, for banks that match
-    them (`Bank.dihedral`). They are computed from the pixels while hashing, because they cannot be
-    derived exactly from the 256 bits; a Signal built from a bare value has none."""
+    """Other hashes of the same content that a bank may opt into matching (`Bank.dihedral`).
+
+    PDQ: 14 values, the reference's 7 DCT-domain rotations and flips, then the 7 hashes of the pixels
+    actually rotated (signals.pdq). Video: at most one, the frames hashed inside their letterbox bars
+    (signals.video). They are computed from the pixels while hashing, because they cannot be derived
+    exactly from the value; a Signal built from a bare value has none."""
 
     def to_dict(self) -> dict:
         return {"type": self.type, "value": self.value, "quality": self.quality}

@@ -101,8 +101,8 @@ class CaseContent(Base):
     __table_args__ = (
         sa.UniqueConstraint("case_id", "content_id", name="uq_case_contents_case_id_content_id"),
         # Intake tops up its in-memory video index from here; most copies are not videos.
-        sa.Index("ix_case_contents_video", "id", postgresql_where=sa.text("video_pdq IS NOT NULL"),
-                 sqlite_where=sa.text("video_pdq IS NOT NULL")),
+        sa.Index("ix_case_contents_video", "id", postgresql_where=sa.text("vpdq IS NOT NULL"),
+                 sqlite_where=sa.text("vpdq IS NOT NULL")),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
@@ -115,7 +115,7 @@ class CaseContent(Base):
     md5: Mapped[str | None] = mapped_column(sa.String(32))
     sha256: Mapped[str | None] = mapped_column(sa.String(64))
     pdq: Mapped[str | None] = mapped_column(sa.String(64))
-    video_pdq: Mapped[str | None] = mapped_column(sa.Text)
+    vpdq: Mapped[str | None] = mapped_column(sa.Text)
     text_key: Mapped[str | None] = mapped_column(sa.String(128))
     first_seen_at: Mapped[datetime] = mapped_column(UTCDateTime)
     posted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # when the uploader posted it, if the notice said

@@ -15,8 +15,8 @@ from typing import Iterable, Iterator
 
 from vigil.banks.io import Record, Rejection, read_json
 
-TO_VIGIL = {"pdq": "pdq", "video_md5": "md5", "md5": "md5", "video_sha256": "sha256", "sha256": "sha256", "video_pdq": "video_pdq"}
-FROM_VIGIL = {"pdq": "pdq", "md5": "video_md5", "sha256": "video_sha256", "video_pdq": "video_pdq"}
+TO_VIGIL = {"pdq": "pdq", "video_md5": "md5", "md5": "md5", "video_sha256": "sha256", "sha256": "sha256", "vpdq": "vpdq", "video_pdq": "vpdq"}
+FROM_VIGIL = {"pdq": "pdq", "md5": "video_md5", "sha256": "video_sha256", "vpdq": "vpdq"}
 
 
 def _records(line: int, item) -> Iterator[Record | Rejection]:

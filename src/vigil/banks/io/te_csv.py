@@ -18,8 +18,8 @@ from vigil.banks.io import Record, Rejection, decode_text
 
 HEADER = ("signal_type", "signal_str", "collab", "category", "tags")
 # pytx signal type names -> Vigil's. pytx names md5/sha256 of files "video_*"; Vigil hashes any file.
-TO_VIGIL = {"pdq": "pdq", "video_md5": "md5", "md5": "md5", "video_sha256": "sha256", "sha256": "sha256", "video_pdq": "video_pdq"}
-FROM_VIGIL = {"pdq": "pdq", "md5": "video_md5", "sha256": "video_sha256", "video_pdq": "video_pdq"}
+TO_VIGIL = {"pdq": "pdq", "video_md5": "md5", "md5": "md5", "video_sha256": "sha256", "sha256": "sha256", "vpdq": "vpdq", "video_pdq": "vpdq"}
+FROM_VIGIL = {"pdq": "pdq", "md5": "video_md5", "sha256": "video_sha256", "vpdq": "vpdq"}
 CATEGORIES = ("POSITIVE_CLASS", "NEGATIVE_CLASS", "INVESTIGATION_SEED", "DISPUTED")
 _LABEL_TAGS = ("entity", "behaviour", "content_type")
 _FIELD_LIMIT = csv.field_size_limit()
