@@ -258,12 +258,18 @@ class Reference:
     # --- cases for parametrize ----------------------------------------------------------------------------------
 
     def params(self, make, ids=None) -> list:
-        """pytest.param per item that `make()` returns, read from this reference; one skipped param without it.
+        """pytest.param per item that `make()` returns, read from this reference; one skipped param without it."""
+        return params((self,), make, ids)
 
-        `ids(item)` names a case; `@HEAD` is added when the named commit could not be read.
-        """
-        if not self.available:
-            return [pytest.param(None, id=f"{self.repo.replace('/', '+')}-absent", marks=pytest.mark.skip(reason=self.skip_reason()))]
-        items = make()
-        suffix = self.suffix
-        return [pytest.param(item, id=(ids(item) if ids else str(i)) + suffix) for i, item in enumerate(items)]
+
+def params(needed: tuple[Reference, ...], make, ids=None) -> list:
+    """pytest.param per item that `make()` returns (built from `needed`); one skipped param when one is absent.
+
+    `ids(item)` names a case; `@HEAD` is added when a named commit could not be read.
+    """
+    for ref in needed:
+        if not ref.available:
+            return [pytest.param(None, id=f"{ref.repo.replace('/', '+')}-absent", marks=pytest.mark.skip(reason=ref.skip_reason()))]
+    items = make()
+    suffix = "".join(dict.fromkeys(ref.suffix for ref in needed))
+    return [pytest.param(item, id=(ids(item) if ids else str(i)) + suffix) for i, item in enumerate(items)]
