@@ -191,12 +191,11 @@ class Reference:
 
     def skip_reason(self) -> str:
         tried = ", ".join(str(f) for f in folders())
-        short = self.commit[:12]
-        return (f"needs {self.repo} at {self.commit} ({', '.join(self.paths)}); no snapshot in {tried}. "
-                f"Provide one: set VIGIL_REFERENCES to a folder holding '{self.repo.replace('/', '+')}/' as a git clone "
-                f"of {self.url} that contains commit {short} (git clone {self.url} "
-                f"$VIGIL_REFERENCES/{self.repo.replace('/', '+')}), or its bare git directory as "
-                f"'{self.repo.replace('/', '+')}/repo'.")
+        folder = self.repo.replace("/", "+")
+        return (f"needs {self.repo} at {self.commit} ({', '.join(self.paths)}); no snapshot of it in {tried}. "
+                f"To run it, set VIGIL_REFERENCES to a folder holding {folder}/, a clone of {self.url} that contains "
+                f"commit {self.commit[:12]} (git clone {self.url} \"$VIGIL_REFERENCES/{folder}\"), or {folder}/repo, "
+                f"a bare git directory of it.")
 
     def require(self) -> None:
         """Skip the calling test when the snapshot is absent; warn when it is read at HEAD."""
@@ -252,7 +251,7 @@ class Reference:
 
     def _missing(self, path: str):
         if self.fell_back:
-            pytest.skip(f"{self.repo}: {path} is not at {self.read_at} (read because {self.commit} is absent)")
+            pytest.skip(f"{self.repo}: {path} is not at {self.read_at or 'its work tree'} (read because {self.commit} is absent)")
         raise UpstreamError(f"{self.repo} has no {path} at {self.commit}")
 
     # --- cases for parametrize ----------------------------------------------------------------------------------
