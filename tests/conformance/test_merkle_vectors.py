@@ -1,9 +1,20 @@
 """transparency-dev/merkle's inclusion and consistency probes, run against both verifiers.
 
-The probes (tests/conformance/data/merkle, copied unchanged; see SOURCE.md there) are the ones
-transparency-dev/merkle's own proof/verify_test.go walks: each names a leaf index and tree size (or two
-sizes), hashes, a proof and whether verification must fail. Vigil's `vigil.ledger.merkle` and the outside
-auditor `tools/verify_ledger.py` must give the reference's answer on every one of them.
+Source, read at test time (tests/references.py; nothing of it is committed here):
+
+- repository: https://github.com/transparency-dev/merkle
+- commit: 417fb0c314750d94e53942e9f92e79b6d35915db (2026-07-23; the two folders last changed in
+  8c666a79ae695b010ac709a5d662e1f4fae5cd1a)
+- paths: testdata/inclusion/**, testdata/consistency/** (98 + 98 JSON files)
+- licence: Apache License 2.0, copyright Google LLC
+
+They are the probes that transparency-dev/merkle's own proof/verify_test.go (TestVerifyInclusionProbes,
+TestVerifyConsistencyProbes) walks and checks against proof.VerifyInclusion / proof.VerifyConsistency: each
+names a leaf index and tree size (or two sizes), hashes (Go's JSON form of []byte: standard base64, null for
+nil), a proof, a description and wantErr. Vigil's `vigil.ledger.merkle` and the outside auditor
+`tools/verify_ledger.py` must give the reference's answer on every one of them. Not used:
+testdata/subtreeinclusion and testdata/subtreeconsistency (subtree proofs of draft-ietf-plants-merkle-tree-certs,
+which Vigil neither makes nor verifies).
 """
 
 from __future__ import annotations
@@ -11,20 +22,27 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-from pathlib import Path
 
 import pytest
 
 from vigil.ledger import merkle
 
-from . import load_auditor
+from . import load_auditor, references
 
-DATA = Path(__file__).parent / "data" / "merkle"
+MERKLE = references.Reference(
+    "transparency-dev/merkle", "417fb0c314750d94e53942e9f92e79b6d35915db",
+    ("testdata/inclusion/**", "testdata/consistency/**"), licence="Apache-2.0")
 VERIFIERS = {"vigil": merkle, "tool": load_auditor()}
 
 
-def _probes(kind: str) -> list[Path]:
-    return sorted((DATA / kind).rglob("*.json"))
+def _probes(kind: str) -> list[str]:
+    return [p for p in MERKLE.files(f"testdata/{kind}") if p.endswith(".json")]
+
+
+def _probe(path: str) -> dict:
+    """One probe file, parsed (all of a folder is read from git at once, then cached)."""
+    folder = "/".join(path.split("/")[:2])  # testdata/inclusion or testdata/consistency
+    return json.loads(MERKLE.read_many(folder)[path])
 
 
 def _bytes(value: str | None) -> bytes:
@@ -32,34 +50,36 @@ def _bytes(value: str | None) -> bytes:
     return b"" if value is None else base64.b64decode(value, validate=True)
 
 
-INCLUSION = _probes("inclusion")
-CONSISTENCY = _probes("consistency")
+def _id(path: str) -> str:
+    return path.removeprefix("testdata/").removesuffix(".json")
 
 
-def _id(path: Path) -> str:
-    return str(path.relative_to(DATA).with_suffix(""))
+INCLUSION = MERKLE.params(lambda: _probes("inclusion"), ids=_id)
+CONSISTENCY = MERKLE.params(lambda: _probes("consistency"), ids=_id)
 
 
 def test_every_probe_is_there():
-    """98 inclusion and 98 consistency probes at the upstream commit (SOURCE.md): none lost in the copy."""
-    assert len(INCLUSION) == 98 and len(CONSISTENCY) == 98
-    wanted = [json.loads(p.read_text())["wantErr"] for p in INCLUSION + CONSISTENCY]
+    """98 inclusion and 98 consistency probes at the upstream commit: none lost in the reading."""
+    MERKLE.require()
+    inclusion, consistency = _probes("inclusion"), _probes("consistency")
+    assert len(inclusion) == 98 and len(consistency) == 98
+    wanted = [_probe(p)["wantErr"] for p in inclusion + consistency]
     assert wanted.count(False) >= 10 and wanted.count(True) >= 150  # both answers are exercised
 
 
 @pytest.mark.parametrize("impl", sorted(VERIFIERS))
-@pytest.mark.parametrize("path", INCLUSION, ids=_id)
+@pytest.mark.parametrize("path", INCLUSION)
 def test_inclusion_probe(path, impl):
-    p = json.loads(path.read_text())
+    p = _probe(path)
     proof = [_bytes(h) for h in p["proof"] or []]
     valid = VERIFIERS[impl].verify_inclusion(p["leafIdx"], p["treeSize"], _bytes(p["leafHash"]), proof, _bytes(p["root"]))
     assert valid is (not p["wantErr"]), f"{p['desc']}: reference wantErr={p['wantErr']}"
 
 
 @pytest.mark.parametrize("impl", sorted(VERIFIERS))
-@pytest.mark.parametrize("path", CONSISTENCY, ids=_id)
+@pytest.mark.parametrize("path", CONSISTENCY)
 def test_consistency_probe(path, impl):
-    p = json.loads(path.read_text())
+    p = _probe(path)
     proof = [_bytes(h) for h in p["proof"] or []]
     valid = VERIFIERS[impl].verify_consistency(p["size1"], p["size2"], _bytes(p["root1"]), _bytes(p["root2"]), proof)
     assert valid is (not p["wantErr"]), f"{p['desc']}: reference wantErr={p['wantErr']}"

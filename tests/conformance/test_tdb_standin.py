@@ -1,13 +1,26 @@
 """The Transparency Database stand-in answers as the real Database does.
 
-The yardsticks are the Database's own documentation examples (tests/conformance/data/tdb/, copied with their
-source commit) and the facts read from its source (src/vigil/transparency/data/tdb_rules.json). Every test
-talks HTTP to the stand-in, as Vigil's submitter does.
+The yardsticks are the Database's own API documentation examples, read at test time (tests/references.py;
+nothing of them is committed here), and the facts read from its source (src/vigil/transparency/data/tdb_rules.json).
+Every test talks HTTP to the stand-in, as Vigil's submitter does.
+
+Source of the examples:
+
+- repository: https://github.com/digital-services-act/transparency-database
+- commit: 69e80a0bc8eb3cbfbe8246e898194c3bdf490a4b (the commit tdb_rules.json was read at)
+- path: resources/markdown/api-documentation.md; the code blocks are found by the lines DOCUMENTED records
+  (content lines, fences excluded, 1-based) and must carry the recorded fence info string
+- licence: GPL-2.0 (the repository's)
+
+What is checked: the documented statement is accepted by both endpoints and answered as documented; the documented
+empty payload, invalid automated_decision and batch errors get the documented 422 bodies; and the refusals the
+review found (content_type_other, IW, CH, EL, 2,000-character explanations, whole batch, duplicate puids).
 """
 
 from __future__ import annotations
 
 import copy
+import functools
 import importlib.util
 import json
 import threading
@@ -16,11 +29,44 @@ from pathlib import Path
 import httpx
 import pytest
 
+from . import mdblocks, references
+
 ROOT = Path(__file__).resolve().parents[2]
-EXAMPLES = json.loads((ROOT / "tests/conformance/data/tdb/api_documentation_examples.json").read_text(encoding="utf-8"))
 RULES = json.loads((ROOT / "src/vigil/transparency/data/tdb_rules.json").read_text(encoding="utf-8"))
-DOC = {name: example["json"] for name, example in EXAMPLES["examples"].items()}
 TOKEN = "conformance-token"
+
+TDB = references.Reference(
+    "digital-services-act/transparency-database", "69e80a0bc8eb3cbfbe8246e898194c3bdf490a4b",
+    ("resources/markdown/api-documentation.md",), licence="GPL-2.0")
+API_DOCUMENTATION = "resources/markdown/api-documentation.md"
+
+# Our index of the documentation's code blocks the tests use: name -> (first line, last line, fence info, what it is).
+DOCUMENTED = {
+    "statement_request": (68, 106, "json", "the example body of a single statement (POST /api/v1/statement)"),
+    "statement_response": (117, 162, "json", "the 201 answer to it"),
+    "error_empty_payload_request": (1385, 1386, "javascript", "an empty JSON object sent as a statement"),
+    "error_empty_payload_422": (1394, 1467, "javascript", "the 422 answer to it (13 fields listed)"),
+    "error_automated_decision_422": (1487, 1500, "javascript", "the 422 answer to automated_decision 'maybe'"),
+    "error_statements_422": (1511, 1545, "javascript", "the 422 answer to a batch of three whose first and third are invalid"),
+}
+
+
+@functools.cache
+def documented_text(name: str) -> str:
+    """A code block of the API documentation, as written between its fences."""
+    TDB.require()
+    first, last, info, _ = DOCUMENTED[name]
+    return mdblocks.fenced_at(TDB.text(API_DOCUMENTATION), first, last, info)
+
+
+def doc(name: str):
+    """A code block of the API documentation, parsed as JSON (a fresh copy each time)."""
+    return copy.deepcopy(_parsed(name))
+
+
+@functools.cache
+def _parsed(name: str):
+    return json.loads(documented_text(name))
 
 
 def _load_standin():
@@ -57,7 +103,7 @@ def post_many(tdb, statements, headers=HEADERS):
 
 def example(puid: str | None = None, **changes) -> dict:
     """The documentation's example statement, with changes (None removes a field)."""
-    body = copy.deepcopy(DOC["statement_request"])
+    body = doc("statement_request")
     if puid is not None:
         body["puid"] = puid
     for name, value in changes.items():
@@ -80,7 +126,7 @@ def stored(tdb) -> set[str]:
 # --- the facts file -------------------------------------------------------------------------------------------
 
 def test_the_facts_name_their_source_and_hold_the_reviewed_lists():
-    assert RULES["source"]["commit"] == EXAMPLES["source"]["commit"] == "69e80a0bc8eb3cbfbe8246e898194c3bdf490a4b"
+    assert RULES["source"]["commit"] == TDB.commit == "69e80a0bc8eb3cbfbe8246e898194c3bdf490a4b"
     assert "GPL" in RULES["source"]["licence"]
     languages = RULES["enums"]["ALL_LANGUAGES"]["values"]
     assert len(languages) == len(set(languages)) == 184 and "HE" in languages
@@ -101,7 +147,7 @@ def test_the_documented_example_is_accepted_by_the_single_endpoint(tdb):
     for key in ("id", "uuid", "created_at", "platform_name", "permalink", "self", "puid"):
         assert key in body
     assert body["puid"] == "TK421" and body["permalink"].endswith("/statement/" + body["uuid"])
-    documented = DOC["statement_response"]
+    documented = doc("statement_response")
     for key in ("decision_visibility", "decision_monetary", "decision_ground", "content_type", "territorial_scope", "content_language",
                 "content_date", "application_date", "end_date_monetary_restriction", "incompatible_content_illegal", "content_id"):
         assert body[key] == documented[key], key  # content_type and territorial_scope come back sorted, as documented
@@ -120,8 +166,8 @@ def test_the_documented_example_is_accepted_by_the_batch_endpoint(tdb):
 
 
 def test_the_documented_empty_payload_is_refused_with_the_documented_fields(tdb):
-    documented = DOC["error_empty_payload_422"]
-    r = httpx.post(tdb.url + "/api/v1/statement", content=EXAMPLES["examples"]["error_empty_payload_request"]["text"],
+    documented = doc("error_empty_payload_422")
+    r = httpx.post(tdb.url + "/api/v1/statement", content=documented_text("error_empty_payload_request"),
                    headers={**HEADERS, "Content-Type": "application/json"})
     assert r.status_code == 422
     body = r.json()
@@ -134,14 +180,14 @@ def test_the_documented_empty_payload_is_refused_with_the_documented_fields(tdb)
 
 def test_the_documented_invalid_automated_decision_gets_the_documented_answer(tdb):
     r = post_one(tdb, example("maybe-1", automated_decision="maybe"))
-    assert r.status_code == 422 and r.json() == DOC["error_automated_decision_422"]
+    assert r.status_code == 422 and r.json() == doc("error_automated_decision_422")
 
 
 def test_the_documented_batch_error_is_reproduced_exactly(tdb):
     first = example("doc-0", decision_monetary="DECISION_MONETARY_NOPE", decision_ground="DECISION_GROUND_NOPE", automated_detection=None)
     third = example("doc-2", decision_provision="DECISION_PROVISION_NOPE")
     r = post_many(tdb, [first, example("doc-1"), third])
-    assert r.status_code == 422 and r.json() == DOC["error_statements_422"]
+    assert r.status_code == 422 and r.json() == doc("error_statements_422")
     assert "message" not in r.json()
     assert stored(tdb) == set()  # NONE of the statements were created
 
